@@ -1,0 +1,44 @@
+//! The Spinstack gateway policy: what nginx did in front of the application,
+//! as one file (`infra/gateway.toml`) and pure functions over it.
+//!
+//! - [`GatewayConfig`]: the checked policy (`from_file`, `from_str`, [`Default`]
+//!   = the committed file, [`GatewayConfig::disabled_rate_limits`]).
+//! - [`Gateway`]: the policy with its rate-limit state; per request the host asks
+//!   [`Gateway::client_key`], [`Gateway::route`] / [`Gateway::check`],
+//!   [`Gateway::security_headers`], [`Gateway::should_compress`] and
+//!   [`Gateway::negotiate_encoding`].
+//! - [`render_nginx`]: the same policy as an nginx.conf.
+//!
+//! Nothing here does I/O on the request path or reads a clock: time is a
+//! parameter (`now_ms`), so every decision is reproducible in tests.
+
+mod cidr;
+mod client_ip;
+mod compression;
+mod config;
+mod error;
+mod gateway;
+mod headers;
+mod limiter;
+mod lru;
+mod nginx;
+mod problem;
+mod raw;
+mod routes;
+mod units;
+mod validate;
+
+pub use cidr::Cidr;
+pub use compression::Encoding;
+pub use config::{
+    BYTES_PER_STATE, ClientIpConfig, ClientIpHeader, CompressionConfig, GatewayConfig,
+    HeaderConfig, NginxConfig, RouteConfig, TlsConfig, ZoneConfig,
+};
+pub use error::{ConfigError, Position};
+pub use gateway::{Gateway, RateDecision, RoutePolicy};
+pub use headers::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, accept_request_id};
+pub use limiter::{Verdict, ZoneLimiter};
+pub use nginx::{GENERATED_NOTICE, render_nginx};
+pub use problem::{BODY_TOO_LARGE_DETAIL, PROBLEM_CONTENT_TYPE, RATE_LIMITED_DETAIL, problem_body};
+pub use routes::normalize_path;
+pub use units::{Rate, RateUnit, Size};

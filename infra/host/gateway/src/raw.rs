@@ -1,0 +1,92 @@
+//! The TOML shape of `gateway.toml`, as written, with source spans for every
+//! value that validation may refuse. `config.rs` turns it into the checked policy.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    pub client_ip: RawClientIp,
+    pub body: RawBody,
+    #[serde(default)]
+    pub zones: Vec<RawZone>,
+    pub routes: Vec<RawRoute>,
+    #[serde(default)]
+    pub headers: Vec<RawHeader>,
+    pub compression: RawCompression,
+    pub nginx: RawNginx,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawClientIp {
+    pub header: Spanned<String>,
+    pub recursive: bool,
+    pub trusted_proxies: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBody {
+    pub max_size: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawZone {
+    pub name: Spanned<String>,
+    pub rate: Spanned<String>,
+    pub burst: Spanned<i64>,
+    pub nodelay: Spanned<bool>,
+    pub size: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRoute {
+    pub prefix: Spanned<String>,
+    /// Required, so that forgetting the rate limit of a new route is an error;
+    /// "none" is the explicit opt-out.
+    pub zone: Spanned<String>,
+    pub max_body_size: Option<Spanned<String>>,
+    #[serde(default)]
+    pub websocket: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawHeader {
+    pub name: Spanned<String>,
+    pub value: Spanned<String>,
+    #[serde(default)]
+    pub tls_only: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCompression {
+    pub enabled: bool,
+    pub encodings: Spanned<Vec<Spanned<String>>>,
+    pub min_size: Spanned<String>,
+    pub types: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawNginx {
+    pub listen: Spanned<i64>,
+    pub server_name: Spanned<String>,
+    pub upstream: Spanned<String>,
+    pub mime_types: Spanned<String>,
+    pub runtime_dir: Spanned<String>,
+    pub tls: Option<RawTls>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTls {
+    pub listen: Spanned<i64>,
+    pub certificate: Spanned<String>,
+    pub certificate_key: Spanned<String>,
+}

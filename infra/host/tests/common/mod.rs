@@ -1,0 +1,214 @@
+//! Test harness: builds the fixture components once, then spawns the real
+//! `spinstack` binary on a free port with a manifest written for the test,
+//! and stops it when the handle is dropped (zero2prod's spawn-the-app).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The built fixture components, by crate name (e.g. `fixture-probe`).
+pub fn fixture(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(build_fixtures);
+    dir.join(format!("{}.wasm", name.replace('-', "_")))
+}
+
+/// Builds every fixture crate for wasm32-wasip2 (cargo releases the target
+/// directory's lock before running tests, so this shares the one target dir).
+fn build_fixtures() -> PathBuf {
+    let root = workspace_root();
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(&root)
+        .args([
+            "build",
+            "--target",
+            "wasm32-wasip2",
+            "--profile",
+            "wasm",
+            "-p",
+            "fixture-probe",
+            "-p",
+            "fixture-hello",
+        ])
+        .status()
+        .expect("run cargo to build the fixtures");
+    assert!(status.success(), "building the fixture components failed");
+    target_dir.join("wasm32-wasip2/wasm")
+}
+
+pub struct TestApp {
+    pub base_url: String,
+    pub dir: tempfile::TempDir,
+    child: Child,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+#[derive(Default)]
+pub struct AppOptions<'a> {
+    pub env: Vec<(&'a str, String)>,
+    pub args: Vec<String>,
+    /// Reuse this directory (state survives restarts); a fresh one otherwise.
+    pub dir: Option<tempfile::TempDir>,
+    pub files: Vec<(&'a str, &'a str)>,
+}
+
+/// The command to run the host on `manifest` with `options`.
+fn command(manifest: &Path, options: &AppOptions) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_spinstack"));
+    command
+        .arg("up")
+        .arg("-f")
+        .arg(manifest)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(&options.args)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (key, value) in &options.env {
+        command.env(key, value);
+    }
+    command
+}
+
+fn write_project(manifest: &str, options: &mut AppOptions) -> (tempfile::TempDir, PathBuf) {
+    let dir = options
+        .dir
+        .take()
+        .unwrap_or_else(|| tempfile::tempdir().unwrap());
+    let manifest_path = dir.path().join("spin.toml");
+    let manifest = manifest
+        .replace("{probe}", fixture("fixture-probe").to_str().unwrap())
+        .replace("{hello}", fixture("fixture-hello").to_str().unwrap());
+    std::fs::write(&manifest_path, manifest).unwrap();
+    for (path, contents) in &options.files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, contents).unwrap();
+    }
+    (dir, manifest_path)
+}
+
+impl TestApp {
+    pub fn spawn(manifest: &str) -> TestApp {
+        Self::spawn_with(manifest, AppOptions::default())
+    }
+
+    pub fn spawn_with(manifest: &str, mut options: AppOptions) -> TestApp {
+        let (dir, manifest_path) = write_project(manifest, &mut options);
+        let mut child = command(&manifest_path, &options)
+            .spawn()
+            .expect("spawn spinstack");
+
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let err = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Some(Ok(line)) = lines.next() {
+                if let Some(url) = line.strip_prefix("Serving ") {
+                    let _ = tx.send(url.trim().to_owned());
+                }
+            }
+        });
+        let base_url = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "spinstack did not start; its log:\n{}",
+                    stderr.lock().unwrap()
+                );
+            }
+        };
+        TestApp {
+            base_url,
+            dir,
+            child,
+            stderr,
+        }
+    }
+
+    /// Runs the host on `manifest` expecting it to refuse to start; returns
+    /// what it printed on stderr.
+    pub fn start_failure(manifest: &str, mut options: AppOptions) -> String {
+        let (_dir, manifest_path) = write_project(manifest, &mut options);
+        let mut child = command(&manifest_path, &options)
+            .spawn()
+            .expect("spawn spinstack");
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                let output = child.wait_with_output().unwrap();
+                assert!(
+                    !status.success(),
+                    "spinstack started but should have refused"
+                );
+                return String::from_utf8_lossy(&output.stderr).into_owned();
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("spinstack neither started nor failed");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base_url, path)
+    }
+
+    pub fn log(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Stops the host gracefully (SIGTERM) and returns its directory, so a
+    /// test can start it again on the same state.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, dir)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The project's test command (README quick start; .ci/run calls it).
+#
+# Needs: the wasm32-wasip2 target, PostgreSQL and Redis on 127.0.0.1
+# (.ci/run installs and starts what is missing), python3 for the OpenAPI
+# validator and nginx for the config check (both scripts install theirs).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+echo "== format and lints"
+cargo fmt --all -- --check
+cargo clippy --all-targets --locked -- -D warnings
+cargo clippy --locked --target wasm32-wasip2 \
+    -p spinstack-shared -p health -p fixture-probe -p fixture-hello -- -D warnings
+
+echo "== build the host and the app's components (as spin build would)"
+cargo build --locked -p spinstack
+target/debug/spinstack build
+
+echo "== tests: crates, host conformance, host-agnostic HTTP suite"
+cargo test --locked
+# The components' shared library, natively (it has no wasm-only code paths).
+cargo test --locked -p spinstack-shared
+
+echo "== contract and gateway config"
+scripts/validate-openapi.sh
+scripts/nginx-check.sh

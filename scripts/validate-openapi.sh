@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Validate openapi.yaml (or the files given as arguments) against the
+# OpenAPI 3.1 specification with a pinned openapi-spec-validator.
+#
+# Needs only python3 (with the venv module) and network access to PyPI on the
+# first run; the tool is installed into target/openapi-venv and reused.
+# Exit status: 0 when every file is valid, non-zero otherwise.
+set -euo pipefail
+
+VALIDATOR_VERSION="0.9.0"
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${repo_root}/target/openapi-venv"
+python="${PYTHON:-python3}"
+
+if [[ $# -gt 0 ]]; then
+    specs=("$@")
+else
+    specs=("${repo_root}/openapi.yaml")
+fi
+
+# (Re)create the venv when it is missing or broken. Where the interpreter has
+# no ensurepip (Debian without python3-venv), fall back to a venv without pip
+# and install into it with the system pip (`pip --python`, pip >= 22.3).
+pip=("${venv}/bin/python" -m pip)
+if [[ ! -x "${venv}/bin/python" ]] || ! "${venv}/bin/python" -c '' 2>/dev/null; then
+    rm -rf "${venv}"
+    mkdir -p "$(dirname "${venv}")"
+    if ! "${python}" -m venv "${venv}" >/dev/null 2>&1; then
+        rm -rf "${venv}"
+        "${python}" -m venv --without-pip "${venv}"
+    fi
+fi
+if ! "${venv}/bin/python" -m pip --version >/dev/null 2>&1; then
+    pip=("${python}" -m pip --python "${venv}/bin/python")
+fi
+
+# Install the pinned validator unless the venv already has exactly that version.
+installed="$("${venv}/bin/python" -c \
+    'import importlib.metadata as m; print(m.version("openapi-spec-validator"))' \
+    2>/dev/null || true)"
+if [[ "${installed}" != "${VALIDATOR_VERSION}" ]]; then
+    echo "openapi: installing openapi-spec-validator ${VALIDATOR_VERSION} into ${venv}" >&2
+    "${pip[@]}" install --quiet --disable-pip-version-check --no-input \
+        "openapi-spec-validator==${VALIDATOR_VERSION}" >&2
+fi
+
+status=0
+for spec in "${specs[@]}"; do
+    if [[ ! -f "${spec}" ]]; then
+        echo "openapi: FAIL ${spec}: no such file" >&2
+        status=1
+        continue
+    fi
+    if output="$("${venv}/bin/openapi-spec-validator" --schema 3.1 "${spec}" 2>&1)"; then
+        echo "openapi: OK ${spec} is a valid OpenAPI 3.1 document (openapi-spec-validator ${VALIDATOR_VERSION})"
+    else
+        # The validator can echo the whole document; keep the head of its report.
+        head -n 20 <<<"${output}" | cut -c 1-240 >&2
+        lines="$(wc -l <<<"${output}")"
+        if (( lines > 20 )); then
+            echo "  ... ($((lines - 20)) more lines of validator output omitted)" >&2
+        fi
+        echo "openapi: FAIL ${spec} is not a valid OpenAPI 3.1 document (openapi-spec-validator ${VALIDATOR_VERSION})" >&2
+        status=1
+    fi
+done
+exit "${status}"

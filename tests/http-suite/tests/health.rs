@@ -1,0 +1,34 @@
+//! API.md, Gateway section: `GET /health`, and unknown routes.
+
+use http_suite::{client, url};
+
+#[tokio::test]
+async fn health_reports_ok_with_named_checks() {
+    let response = client().get(url("/health")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    let checks = body["checks"].as_object().expect("checks is an object");
+    assert!(!checks.is_empty());
+    for (name, state) in checks {
+        assert_eq!(state, "ok", "check {name}");
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_route_is_a_404_problem() {
+    let response = client()
+        .get(url("/no/such/route/anywhere"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
