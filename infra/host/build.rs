@@ -37,12 +37,16 @@ fn main() -> anyhow::Result<()> {
         world spin-capabilities {{
             import fermyon:spin/key-value@2.0.0;
             import fermyon:spin/variables@2.0.0;
+            import spin:postgres/postgres@3.0.0;
+            import spin:postgres/postgres@4.0.0;
         }}
     ",
     world: "spinstack:host/spin-capabilities",
     imports: {{ default: async | trappable }},
     with: {{
         "fermyon:spin/key-value.store": crate::capabilities::key_value::OpenStore,
+        "spin:postgres/postgres@3.0.0.connection": crate::capabilities::postgres::ConnectionV3,
+        "spin:postgres/postgres@4.0.0.connection": crate::capabilities::postgres::Connection,
     }},
 }});
 "#

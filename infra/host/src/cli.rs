@@ -23,6 +23,24 @@ pub enum Command {
     Up(UpArgs),
     /// Run every component's build command.
     Build(ManifestArg),
+    /// Apply the SQL migrations (`infra/migrations/`) to the app's database.
+    Migrate(MigrateArgs),
+    /// Delete the local state directory (`.spinstack/`): compiled code,
+    /// key-value data, the embedded Postgres and S3 data.
+    Reset(ResetArgs),
+    /// Gateway tools.
+    #[command(subcommand)]
+    Gateway(GatewayCommand),
+    /// Time the instantiation of one component (benchmarks).
+    #[command(hide = true)]
+    BenchInstantiate {
+        #[command(flatten)]
+        up: UpArgs,
+        #[arg(long)]
+        component: String,
+        #[arg(long, default_value_t = 20_000)]
+        iterations: usize,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -49,13 +67,81 @@ pub struct UpArgs {
     /// Defaults to `.spinstack` beside the manifest.
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
+    /// Where compiled components are cached (default: `compiled/` in the
+    /// state directory). Safe to share between apps and runs.
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
     /// Wall-clock limit of one request, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     pub request_timeout_ms: u64,
     /// Requests that may run guests at once.
     #[arg(long, default_value_t = 128)]
     pub max_concurrent: u32,
+    /// Gateway policy file; `none` keeps headers, body limits and
+    /// compression but drops rate limits; `off` disables the gateway
+    /// entirely (benchmark baseline). Default: `infra/gateway.toml` beside
+    /// the manifest if it exists, else the built-in policy (the same).
+    #[arg(long)]
+    pub gateway: Option<String>,
     /// Linear-memory cap of one instance, in MiB.
     #[arg(long, default_value_t = 128)]
     pub max_instance_memory_mib: usize,
+    /// Postgres without pooling or statement caching: a new connection per
+    /// `open`, every statement prepared on every call (benchmark baseline).
+    #[arg(long, hide = true)]
+    pub postgres_naive: bool,
+    /// Delete the state directory first (see `spinstack reset`).
+    #[arg(long)]
+    pub reset: bool,
+    /// The SQL migrations applied before serving. Default:
+    /// `infra/migrations` beside the manifest (skipped if absent).
+    #[arg(long)]
+    pub migrations: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+pub struct MigrateArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArg,
+    /// The database (`postgres://user:pass@host:port/db`). Default: the
+    /// app's `database_url` variable (`SPIN_VARIABLE_DATABASE_URL`), else the
+    /// embedded Postgres in the state directory.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// The SQL migrations. Default: `infra/migrations` beside the manifest.
+    #[arg(long)]
+    pub migrations: Option<PathBuf>,
+    /// Spin runtime-config file (for its `state_dir`).
+    #[arg(long)]
+    pub runtime_config_file: Option<PathBuf>,
+    /// The state directory of the embedded Postgres. Defaults to
+    /// `.spinstack` beside the manifest.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+pub struct ResetArgs {
+    #[command(flatten)]
+    pub manifest: ManifestArg,
+    /// Spin runtime-config file (for its `state_dir`).
+    #[arg(long)]
+    pub runtime_config_file: Option<PathBuf>,
+    /// The state directory to delete. Defaults to `.spinstack` beside the
+    /// manifest.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum GatewayCommand {
+    /// Write the nginx configuration that enforces the gateway policy.
+    RenderNginx {
+        /// The gateway policy.
+        #[arg(long, default_value = "infra/gateway.toml")]
+        gateway: PathBuf,
+        /// Where to write it (`-` for stdout).
+        #[arg(long, default_value = "infra/nginx/nginx.conf")]
+        out: PathBuf,
+    },
 }

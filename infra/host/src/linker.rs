@@ -5,6 +5,7 @@ use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::bindings::fermyon::spin2_0_0::{key_value, variables};
+use crate::bindings::spin::{postgres3_0_0, postgres4_0_0};
 use crate::state::RequestState;
 
 pub fn build_linker(engine: &Engine) -> anyhow::Result<Linker<RequestState>> {
@@ -13,6 +14,8 @@ pub fn build_linker(engine: &Engine) -> anyhow::Result<Linker<RequestState>> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
     key_value::add_to_linker::<_, HasSelf<RequestState>>(&mut linker, |state| state)?;
     variables::add_to_linker::<_, HasSelf<RequestState>>(&mut linker, |state| state)?;
+    postgres3_0_0::postgres::add_to_linker::<_, HasSelf<RequestState>>(&mut linker, |state| state)?;
+    postgres4_0_0::postgres::add_to_linker::<_, HasSelf<RequestState>>(&mut linker, |state| state)?;
     Ok(linker)
 }
 
@@ -42,6 +45,8 @@ fn is_provided(import: &str) -> bool {
         "wasi:http/outgoing-handler@",
         "fermyon:spin/key-value@2.",
         "fermyon:spin/variables@2.",
+        "spin:postgres/postgres@3.0.0",
+        "spin:postgres/postgres@4.0.0",
     ];
     PROVIDED.iter().any(|prefix| import.starts_with(prefix))
 }

@@ -36,6 +36,15 @@ pub struct Loaded {
 }
 
 pub fn load(args: &UpArgs) -> anyhow::Result<Loaded> {
+    load_with_services(args, spinstack_manifest::StaticProvider::default())
+}
+
+/// [`load`], with the variables of the embedded services (`embedded/`)
+/// asked after the environment.
+pub fn load_with_services(
+    args: &UpArgs,
+    services: spinstack_manifest::StaticProvider,
+) -> anyhow::Result<Loaded> {
     let manifest = Manifest::from_file(&args.manifest.manifest)?;
     let runtime_config = match &args.runtime_config_file {
         Some(path) => RuntimeConfig::from_file(path)?,
@@ -47,18 +56,10 @@ pub fn load(args: &UpArgs) -> anyhow::Result<Loaded> {
         "application.trigger.http.base = {:?} is not supported by spinstack (Spin serves at /)",
         manifest.application.http_base
     );
-    let resolver = manifest.variable_resolver();
+    let resolver = manifest.variable_resolver().with_provider(services);
     resolver.check_required()?;
 
-    let state_dir = args
-        .state_dir
-        .clone()
-        .or_else(|| match runtime_config.state_dir() {
-            Some(spinstack_manifest::StateDir::Path(dir)) => Some(dir.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| manifest.base_dir.join(STATE_DIR_NAME));
-    let state_dir = std::path::absolute(&state_dir).unwrap_or(state_dir);
+    let state_dir = state_dir(args.state_dir.as_deref(), &manifest, &runtime_config);
 
     let key_value = Arc::new(open_key_value_stores(
         &manifest,
@@ -73,7 +74,11 @@ pub fn load(args: &UpArgs) -> anyhow::Result<Loaded> {
     };
     let engine = build_engine(&limits)?;
     let linker = build_linker(&engine)?;
-    let cache = CompileCache::new(state_dir.join("compiled"));
+    let cache = CompileCache::new(
+        args.cache_dir
+            .clone()
+            .unwrap_or_else(|| state_dir.join("compiled")),
+    );
 
     let public_routes: Vec<(&str, &str)> = manifest
         .http_triggers
@@ -153,12 +158,20 @@ pub fn load(args: &UpArgs) -> anyhow::Result<Loaded> {
         components,
         router,
         key_value,
+        postgres: Arc::new(crate::capabilities::postgres::PostgresPools::new(
+            crate::capabilities::postgres::PostgresSettings {
+                naive: args.postgres_naive,
+                max_result_bytes: args.max_instance_memory_mib << 20,
+                ..Default::default()
+            },
+        )),
         admission: Admission::new(
             args.max_concurrent as usize,
             args.max_concurrent as usize * 4,
             Duration::from_secs(2),
         ),
         request_timeout: Duration::from_millis(args.request_timeout_ms),
+        gateway: crate::gateway::load(args.gateway.as_deref(), &manifest.base_dir)?,
         application_name: manifest.application.name.clone(),
         application_version: manifest.application.version.clone(),
     };
@@ -166,6 +179,23 @@ pub fn load(args: &UpArgs) -> anyhow::Result<Loaded> {
         app: Arc::new(app),
         routes,
     })
+}
+
+/// The state directory, absolute: `--state-dir`, else the runtime config's
+/// `state_dir`, else `.spinstack` beside the manifest.
+pub fn state_dir(
+    flag: Option<&std::path::Path>,
+    manifest: &Manifest,
+    runtime_config: &RuntimeConfig,
+) -> PathBuf {
+    let state_dir = flag
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| match runtime_config.state_dir() {
+            Some(spinstack_manifest::StateDir::Path(dir)) => Some(dir.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| manifest.base_dir.join(STATE_DIR_NAME));
+    std::path::absolute(&state_dir).unwrap_or(state_dir)
 }
 
 /// Every store a component lists, backed as the runtime config says; the

@@ -32,8 +32,12 @@ pub struct App {
     pub components: std::collections::HashMap<String, Arc<ComponentRuntime>>,
     pub router: spinstack_router::Router,
     pub key_value: Arc<KeyValueStores>,
+    /// Postgres pools, by connection string (`capabilities/postgres`).
+    pub postgres: Arc<crate::capabilities::postgres::PostgresPools>,
     pub admission: Admission,
     pub request_timeout: Duration,
+    /// None only with `--gateway off`.
+    pub gateway: Option<crate::gateway::GatewayLayer>,
     pub application_name: String,
     pub application_version: Option<String>,
 }
@@ -90,7 +94,11 @@ impl GuestFailure {
 }
 
 impl ComponentRuntime {
-    fn new_state(&self, app: &Arc<App>, deadline: Instant) -> anyhow::Result<RequestState> {
+    pub(crate) fn new_state(
+        &self,
+        app: &Arc<App>,
+        deadline: Instant,
+    ) -> anyhow::Result<RequestState> {
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdout(GuestLog::new(self.id.clone(), Stream::Stdout))
             .stderr(GuestLog::new(self.id.clone(), Stream::Stderr))
@@ -112,6 +120,10 @@ impl ComponentRuntime {
                 stores: app.key_value.clone(),
                 allowed: self.key_value_stores.clone(),
             },
+            postgres: crate::capabilities::postgres::PostgresAccess::new(
+                app.postgres.clone(),
+                self.outbound.clone(),
+            ),
             variables: self.variables.clone(),
             deadline,
         })

@@ -9,6 +9,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::capabilities::key_value::KeyValueAccess;
 use crate::capabilities::outbound_http::OutboundHttp;
+use crate::capabilities::postgres::PostgresAccess;
 use crate::capabilities::variables::ComponentVariables;
 
 pub struct RequestState {
@@ -17,6 +18,7 @@ pub struct RequestState {
     pub http: WasiHttpCtx,
     pub outbound_http: OutboundHttp,
     pub key_value: KeyValueAccess,
+    pub postgres: PostgresAccess,
     pub variables: ComponentVariables,
     /// When the request's time is up (checked on every epoch tick).
     pub deadline: Instant,

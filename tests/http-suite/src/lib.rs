@@ -78,6 +78,7 @@ fn spawn_local_host() -> Spawned {
             }
         }
     });
+    stop_at_exit(child.id());
     let url = rx
         .recv_timeout(Duration::from_secs(120))
         .expect("spinstack did not print its address");
@@ -85,6 +86,29 @@ fn spawn_local_host() -> Spawned {
         url,
         _child: ChildGuard(child),
     }
+}
+
+/// Statics are never dropped, so `ChildGuard` alone would leave the host
+/// (and its embedded Postgres) running after the test binary exits, holding
+/// the inherited stderr open. Ask it to stop (SIGTERM: it stops its services)
+/// when the process exits.
+fn stop_at_exit(pid: u32) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static HOST: AtomicU32 = AtomicU32::new(0);
+    unsafe extern "C" {
+        fn atexit(callback: extern "C" fn()) -> i32;
+        fn kill(pid: i32, signal: i32) -> i32;
+    }
+    extern "C" fn stop_host() {
+        let pid = HOST.load(Ordering::SeqCst);
+        if pid != 0 {
+            // SAFETY: signals our own child; 15 is SIGTERM.
+            unsafe { kill(pid as i32, 15) };
+        }
+    }
+    HOST.store(pid, Ordering::SeqCst);
+    // SAFETY: registers a function that only reads an atomic and sends a signal.
+    unsafe { atexit(stop_host) };
 }
 
 pub fn url(path: &str) -> String {

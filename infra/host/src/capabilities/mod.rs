@@ -4,5 +4,6 @@
 pub mod files;
 pub mod key_value;
 pub mod outbound_http;
+pub mod postgres;
 pub mod stdio;
 pub mod variables;

@@ -9,11 +9,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
+use crate::gateway::access_log::{AccessRecord, LoggedBody};
+use crate::gateway::{BodyLimit, LimitedBody};
 use crate::runtime::App;
 
 /// Serves `app` on `listener` until `shutdown` resolves.
@@ -56,30 +59,90 @@ pub async fn serve(
 
 async fn handle(
     app: &Arc<App>,
-    request: Request<Incoming>,
-    client: SocketAddr,
+    mut request: Request<Incoming>,
+    peer: SocketAddr,
 ) -> Response<HyperOutgoingBody> {
     let started = Instant::now();
+    // `--gateway off` (benchmark baseline): no policy, no access log.
+    let Some(gateway) = &app.gateway else {
+        return route_and_run(app, request, peer).await.0;
+    };
+    let client = gateway.client_ip(peer, request.headers());
+    let request_id = gateway.request_id(request.headers());
+    request
+        .headers_mut()
+        .insert(crate::gateway::X_REQUEST_ID, request_id.clone());
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
-    let (response, component) = route_and_run(app, request, client).await;
-    tracing::info!(
-        target: "access",
-        %method,
+    let accept_encoding = request
+        .headers()
+        .get(http::header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let content_length = request
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+
+    // A refusal leaves the request body unread: close the connection after
+    // the answer (as nginx does) so the client does not reuse a connection
+    // with half a body still in flight.
+    let has_body = content_length.is_some_and(|length| length > 0)
+        || request
+            .headers()
+            .contains_key(http::header::TRANSFER_ENCODING);
+    let (response, component, rate_limit) = match gateway.admit(&path, client, content_length) {
+        Err(refusal) => {
+            let mut response = *refusal.response;
+            if has_body {
+                close_connection(&mut response);
+            }
+            (response, None, refusal.rate_limit)
+        }
+        Ok(admitted) => {
+            let limit = BodyLimit::default();
+            let request =
+                request.map(|body| LimitedBody::new(body, admitted.body_limit, limit.clone()));
+            let (response, component) = route_and_run(app, request, peer).await;
+            // The component read past the limit of a chunked body: whatever
+            // it answered, the answer is 413.
+            let response = if limit.exceeded() {
+                let mut response = crate::gateway::too_large();
+                close_connection(&mut response);
+                response
+            } else {
+                response
+            };
+            (response, component, admitted.rate_limit)
+        }
+    };
+
+    let record = AccessRecord {
+        request_id: request_id.to_str().unwrap_or_default().to_owned(),
+        client,
+        method: method.to_string(),
         path,
-        status = response.status().as_u16(),
-        duration_us = started.elapsed().as_micros() as u64,
-        component = component.as_deref().unwrap_or("-"),
-        "request"
-    );
-    response
+        status: response.status().as_u16(),
+        component,
+        rate_limit,
+        started,
+    };
+    let response = gateway
+        .finish(response, request_id, &method, accept_encoding.as_deref())
+        .await;
+    response.map(|body| LoggedBody::new(body, record).boxed_unsync())
 }
 
-async fn route_and_run(
+async fn route_and_run<B>(
     app: &Arc<App>,
-    mut request: Request<Incoming>,
+    mut request: Request<B>,
     client: SocketAddr,
-) -> (Response<HyperOutgoingBody>, Option<Arc<str>>) {
+) -> (Response<HyperOutgoingBody>, Option<Arc<str>>)
+where
+    B: hyper::body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<wasmtime_wasi_http::Error>,
+{
     if let Some(what) = request
         .uri()
         .path()
@@ -116,6 +179,12 @@ async fn route_and_run(
         }
     };
     (response, Some(component.id.clone()))
+}
+
+fn close_connection<B>(response: &mut Response<B>) {
+    response
+        .headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
 }
 
 /// Spin answers `/.well-known/spin/{health,info}` itself, before routing.

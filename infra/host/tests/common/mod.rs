@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod database;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -43,6 +45,8 @@ fn build_fixtures() -> PathBuf {
             "fixture-probe",
             "-p",
             "fixture-hello",
+            "-p",
+            "fixture-pg",
         ])
         .status()
         .expect("run cargo to build the fixtures");
@@ -55,6 +59,7 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
     child: Child,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    stdout: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
 #[derive(Default)]
@@ -74,6 +79,9 @@ fn command(manifest: &Path, options: &AppOptions) -> Command {
         .arg("-f")
         .arg(manifest)
         .args(["--listen", "127.0.0.1:0"])
+        // One compile cache for every test: each fixture is compiled once.
+        .arg("--cache-dir")
+        .arg(workspace_root().join("target/spinstack-test-cache"))
         .args(&options.args)
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
@@ -93,7 +101,8 @@ fn write_project(manifest: &str, options: &mut AppOptions) -> (tempfile::TempDir
     let manifest_path = dir.path().join("spin.toml");
     let manifest = manifest
         .replace("{probe}", fixture("fixture-probe").to_str().unwrap())
-        .replace("{hello}", fixture("fixture-hello").to_str().unwrap());
+        .replace("{hello}", fixture("fixture-hello").to_str().unwrap())
+        .replace("{pg}", fixture("fixture-pg").to_str().unwrap());
     std::fs::write(&manifest_path, manifest).unwrap();
     for (path, contents) in &options.files {
         let path = dir.path().join(path);
@@ -126,6 +135,8 @@ impl TestApp {
         });
 
         let stdout = child.stdout.take().unwrap();
+        let stdout_log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stdout_log.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
@@ -133,6 +144,9 @@ impl TestApp {
                 if let Some(url) = line.strip_prefix("Serving ") {
                     let _ = tx.send(url.trim().to_owned());
                 }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
             }
         });
         let base_url = match rx.recv_timeout(Duration::from_secs(120)) {
@@ -151,6 +165,7 @@ impl TestApp {
             dir,
             child,
             stderr,
+            stdout: stdout_log,
         }
     }
 
@@ -185,6 +200,16 @@ impl TestApp {
 
     pub fn log(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// The access log so far: one JSON object per request, parsed.
+    pub fn access_log(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lock()
+            .unwrap()
+            .lines()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
     }
 
     /// Stops the host gracefully (SIGTERM) and returns its directory, so a

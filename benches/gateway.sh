@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Gateway overhead: hello world through spinstack with the whole gateway
+# (rate-limit lookup and accounting, security headers, request id,
+# compression decision, JSON access log) versus `--gateway off`, same run.
+# The policy is the project's, with the api zone's rate raised so that the
+# limiter runs on every request without refusing any.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ensure_wrk
+build_host
+build_fixtures fixture-hello
+work="$(mktemp -d)"
+manifest "$work/spin.toml" hello "$WASM_DIR/fixture_hello.wasm"
+sed -e 's/rate = "30r\/s"/rate = "1000000r\/s"/' -e 's/^burst = 50$/burst = 1000000/' \
+    "$ROOT/infra/gateway.toml" >"$work/gateway.toml"
+grep -q 'rate = "1000000r/s"' "$work/gateway.toml"
+
+run() {
+    start_server "$work/$1.log" "$SPINSTACK" up -f "$work/spin.toml" --listen 127.0.0.1:0 \
+        --state-dir "$work/state" --gateway "$2"
+    load "$SERVER_URL/api/hello"
+    kill "$SERVER_PID"
+}
+read -r off_rps off_p50 off_p99 <<<"$(run off off)"
+read -r on_rps on_p50 on_p99 <<<"$(run on "$work/gateway.toml")"
+
+echo "| gateway | requests/s | p50 | p99 |"
+echo "|---|---|---|---|"
+echo "| off | $off_rps | $off_p50 | $off_p99 |"
+echo "| on (limiter, headers, request id, access log) | $on_rps | $on_p50 | $on_p99 |"
+echo
+echo "on / off: $(ratio "$on_rps" "$off_rps") (cost $(awk -v a="$on_rps" -v b="$off_rps" 'BEGIN {printf "%.1f%%", 100*(1-a/b)}'))"
+echo "(wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) cores, $(date -u +%F))"

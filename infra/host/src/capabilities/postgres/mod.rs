@@ -1,0 +1,179 @@
+//! `spin:postgres/postgres@4.0.0` (and `@3.0.0`): Spin's Postgres interface
+//! over tokio-postgres, with Spin's types, errors and outbound-host check,
+//! and what Spin lacks: bounded pools that hand out connections without a
+//! round trip, per-connection prepared-statement caches, recovery after a
+//! server restart, exact decimals and the full date range.
+//!
+//! - `address`: parsing the connection string, `allowed_outbound_hosts`
+//! - `pool`: pools per connection string (or naive, one connection per open)
+//! - `connection`: statements on one connection, its session state
+//! - `statements`, `session`: the statement cache; what SQL does to a session
+//! - `params`, `values`, `numeric`, `datetime`: WIT ⇄ Postgres binary format
+//! - `errors`: Postgres failures as WIT errors
+//! - `v3`: the 3.0.0 interface, mapped onto 4.0.0
+
+// The WIT error (with its db-error record) is large; it is what every
+// function here returns, as the interface defines it.
+#![allow(clippy::result_large_err)]
+
+mod address;
+mod connection;
+mod datetime;
+mod errors;
+mod numeric;
+mod params;
+mod pool;
+mod session;
+mod statements;
+mod v3;
+mod values;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use wasmtime::component::Resource;
+
+use crate::bindings::spin::postgres4_0_0::postgres::{
+    self as wit, Error, ParameterValue, QueryError, RowSet,
+};
+use crate::capabilities::outbound_http::OutboundPolicy;
+pub use pool::{PostgresPools, PostgresSettings};
+
+/// What one request's instance may reach: the application's pools, through
+/// its component's outbound rules.
+pub struct PostgresAccess {
+    pools: Arc<PostgresPools>,
+    outbound: Arc<OutboundPolicy>,
+    open: usize,
+}
+
+impl PostgresAccess {
+    pub fn new(pools: Arc<PostgresPools>, outbound: Arc<OutboundPolicy>) -> Self {
+        Self {
+            pools,
+            outbound,
+            open: 0,
+        }
+    }
+
+    async fn open(&mut self, address: &str, deadline: Instant) -> Result<Connection, Error> {
+        let config = address::check(address, &self.outbound).inspect_err(|e| {
+            if let Error::ConnectionFailed(why) = e {
+                tracing::warn!("Postgres connection refused: {why}");
+            }
+        })?;
+        let limit = self.pools.settings().max_open_per_request;
+        if self.open >= limit {
+            return Err(Error::ConnectionFailed(format!(
+                "too many connections: a request may hold {limit} open at once"
+            )));
+        }
+        let checkout = self.pools.open(address, config, deadline).await?;
+        self.open += 1;
+        Ok(Connection {
+            checkout,
+            max_result_bytes: self.pools.settings().max_result_bytes,
+        })
+    }
+
+    fn closed_one(&mut self) {
+        self.open = self.open.saturating_sub(1);
+    }
+}
+
+/// The resource behind a guest's `connection` handle.
+pub struct Connection {
+    checkout: pool::Checkout,
+    max_result_bytes: usize,
+}
+
+/// The same, for guests of `spin:postgres/postgres@3.0.0`.
+pub struct ConnectionV3(Connection);
+
+fn deadline_passed() -> Error {
+    Error::QueryFailed(QueryError::Text(
+        "the request's deadline passed before the statement finished".into(),
+    ))
+}
+
+impl Connection {
+    async fn query(
+        &mut self,
+        statement: &str,
+        params: &[ParameterValue],
+        deadline: Instant,
+    ) -> Result<RowSet, Error> {
+        let max = self.max_result_bytes;
+        let work = async {
+            self.checkout.replace_if_lost(deadline).await?;
+            self.checkout.conn().query(statement, params, max).await
+        };
+        tokio::time::timeout_at(deadline.into(), work)
+            .await
+            .unwrap_or_else(|_| Err(deadline_passed()))
+    }
+
+    async fn execute(
+        &mut self,
+        statement: &str,
+        params: &[ParameterValue],
+        deadline: Instant,
+    ) -> Result<u64, Error> {
+        let work = async {
+            self.checkout.replace_if_lost(deadline).await?;
+            self.checkout.conn().execute(statement, params).await
+        };
+        tokio::time::timeout_at(deadline.into(), work)
+            .await
+            .unwrap_or_else(|_| Err(deadline_passed()))
+    }
+}
+
+impl wit::Host for crate::state::RequestState {}
+
+impl wit::HostConnection for crate::state::RequestState {
+    async fn open(
+        &mut self,
+        address: String,
+    ) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
+        let connection = match self.postgres.open(&address, self.deadline).await {
+            Ok(connection) => connection,
+            Err(e) => return Ok(Err(e)),
+        };
+        match self.table.push(connection) {
+            Ok(resource) => Ok(Ok(resource)),
+            Err(_) => {
+                self.postgres.closed_one();
+                Ok(Err(Error::ConnectionFailed("too many connections".into())))
+            }
+        }
+    }
+
+    async fn query(
+        &mut self,
+        connection: Resource<Connection>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> wasmtime::Result<Result<RowSet, Error>> {
+        let deadline = self.deadline;
+        let connection = self.table.get_mut(&connection)?;
+        Ok(connection.query(&statement, &params, deadline).await)
+    }
+
+    async fn execute(
+        &mut self,
+        connection: Resource<Connection>,
+        statement: String,
+        params: Vec<ParameterValue>,
+    ) -> wasmtime::Result<Result<u64, Error>> {
+        let deadline = self.deadline;
+        let connection = self.table.get_mut(&connection)?;
+        Ok(connection.execute(&statement, &params, deadline).await)
+    }
+
+    async fn drop(&mut self, connection: Resource<Connection>) -> wasmtime::Result<()> {
+        self.table.delete(connection)?;
+        self.postgres.closed_one();
+        Ok(())
+    }
+}
