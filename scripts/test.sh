@@ -13,6 +13,10 @@ cargo clippy --all-targets --locked -- -D warnings
 cargo clippy --locked --target wasm32-wasip2 \
     -p spinstack-shared -p health -p fixture-probe -p fixture-hello -- -D warnings
 
+echo "== contract and gateway config (nginx-check installs the nginx the parity test runs)"
+scripts/validate-openapi.sh
+scripts/nginx-check.sh
+
 echo "== build the host and the app's components (as spin build would)"
 cargo build --locked -p spinstack
 target/debug/spinstack build
@@ -21,7 +25,3 @@ echo "== tests: crates, host conformance, host-agnostic HTTP suite"
 cargo test --locked
 # The components' shared library, natively (it has no wasm-only code paths).
 cargo test --locked -p spinstack-shared
-
-echo "== contract and gateway config"
-scripts/validate-openapi.sh
-scripts/nginx-check.sh
