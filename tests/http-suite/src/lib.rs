@@ -9,8 +9,8 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::{Duration, Instant};
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -19,30 +19,26 @@ pub fn workspace_root() -> PathBuf {
         .expect("workspace root")
 }
 
-struct Spawned {
-    url: String,
-    _child: ChildGuard,
-}
-
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// The base URL of the application under test (no trailing slash).
 pub fn base_url() -> String {
     if let Ok(url) = std::env::var("SPINSTACK_BASE_URL") {
         return url.trim_end_matches('/').to_owned();
     }
-    static SPAWNED: OnceLock<Spawned> = OnceLock::new();
-    SPAWNED.get_or_init(spawn_local_host).url.clone()
+    static SPAWNED: OnceLock<String> = OnceLock::new();
+    SPAWNED.get_or_init(spawn_local_host).clone()
 }
 
-fn spawn_local_host() -> Spawned {
+/// The host this test binary started, and its state directory (compiled
+/// components, key-value data, the embedded Postgres cluster and S3 data).
+struct LocalHost {
+    child: Child,
+    state: PathBuf,
+}
+
+/// Taken (and stopped) by `stop_local_host` when the test binary exits.
+static LOCAL_HOST: Mutex<Option<LocalHost>> = Mutex::new(None);
+
+fn spawn_local_host() -> String {
     let root = workspace_root();
     let binary = std::env::var("SPINSTACK_BIN")
         .map(PathBuf::from)
@@ -78,37 +74,84 @@ fn spawn_local_host() -> Spawned {
             }
         }
     });
-    stop_at_exit(child.id());
-    let url = rx
-        .recv_timeout(Duration::from_secs(120))
-        .expect("spinstack did not print its address");
-    Spawned {
-        url,
-        _child: ChildGuard(child),
+    *LOCAL_HOST.lock().unwrap_or_else(PoisonError::into_inner) = Some(LocalHost { child, state });
+    stop_at_exit();
+    match rx.recv_timeout(Duration::from_secs(120)) {
+        Ok(url) => url,
+        Err(_) => {
+            stop_local_host();
+            panic!("spinstack did not print its address");
+        }
     }
 }
 
-/// Statics are never dropped, so `ChildGuard` alone would leave the host
-/// (and its embedded Postgres) running after the test binary exits, holding
-/// the inherited stderr open. Ask it to stop (SIGTERM: it stops its services)
-/// when the process exits.
-fn stop_at_exit(pid: u32) {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static HOST: AtomicU32 = AtomicU32::new(0);
+/// Statics are never dropped, so the host (and its embedded Postgres) would
+/// outlive the test binary, holding the inherited stderr open, and its state
+/// directory would stay in the temp dir. Stop it when the process exits.
+fn stop_at_exit() {
     unsafe extern "C" {
         fn atexit(callback: extern "C" fn()) -> i32;
+    }
+    extern "C" fn at_exit() {
+        stop_local_host();
+    }
+    static REGISTERED: OnceLock<()> = OnceLock::new();
+    REGISTERED.get_or_init(|| {
+        // SAFETY: registers a function that neither panics nor unwinds.
+        unsafe { atexit(at_exit) };
+    });
+}
+
+/// Asks the host to stop (SIGTERM: it stops its embedded services first),
+/// waits for it (killing it after a while), then deletes its state
+/// directory. Runs at exit: must not panic.
+fn stop_local_host() {
+    let Some(LocalHost { mut child, state }) = LOCAL_HOST
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+    else {
+        return;
+    };
+    unsafe extern "C" {
         fn kill(pid: i32, signal: i32) -> i32;
     }
-    extern "C" fn stop_host() {
-        let pid = HOST.load(Ordering::SeqCst);
-        if pid != 0 {
-            // SAFETY: signals our own child; 15 is SIGTERM.
-            unsafe { kill(pid as i32, 15) };
+    const SIGTERM: i32 = 15;
+    // SAFETY: signals our own child, not yet reaped.
+    unsafe { kill(child.id() as i32, SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match child.try_wait() {
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                // Its Postgres gets SIGINT when it dies (PR_SET_PDEATHSIG).
+                let _ = child.kill();
+                let _ = child.wait();
+                break;
+            }
+            Ok(Some(_)) | Err(_) => break,
         }
     }
-    HOST.store(pid, Ordering::SeqCst);
-    // SAFETY: registers a function that only reads an atomic and sends a signal.
-    unsafe { atexit(stop_host) };
+    remove_state_dir(&state);
+}
+
+/// Deletes the state directory, waiting out a Postgres that is still
+/// shutting down in it (a host killed without stopping it).
+fn remove_state_dir(state: &Path) {
+    let postmaster = state.join("postgres/data/postmaster.pid");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while postmaster.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for _ in 0..20 {
+        match std::fs::remove_dir_all(state) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            _ => return,
+        }
+    }
+    eprintln!("http-suite: could not delete {}", state.display());
 }
 
 pub fn url(path: &str) -> String {

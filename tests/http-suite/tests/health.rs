@@ -14,6 +14,8 @@ async fn health_reports_ok_with_named_checks() {
         content_type.starts_with("application/json"),
         "{content_type}"
     );
+    // openapi.yaml: a stored answer would hide an outage.
+    assert_eq!(response.headers()["cache-control"], "no-store");
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["status"], "ok");
     let checks = body["checks"].as_object().expect("checks is an object");

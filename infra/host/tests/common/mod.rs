@@ -26,31 +26,41 @@ pub fn fixture(name: &str) -> PathBuf {
     dir.join(format!("{}.wasm", name.replace('-', "_")))
 }
 
-/// Builds every fixture crate for wasm32-wasip2 (cargo releases the target
-/// directory's lock before running tests, so this shares the one target dir).
+/// A component of the application itself (`spin.toml`), by crate name (e.g.
+/// `health`), built as its `spin.toml` build command does.
+pub fn app_component(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| build_wasm(APP_COMPONENTS));
+    dir.join(format!("{}.wasm", name.replace('-', "_")))
+}
+
+const FIXTURES: &[&str] = &["fixture-probe", "fixture-hello", "fixture-pg"];
+const APP_COMPONENTS: &[&str] = &["health"];
+
+/// Builds the fixture crates.
 fn build_fixtures() -> PathBuf {
+    build_wasm(FIXTURES)
+}
+
+/// Builds `packages` for wasm32-wasip2 with the `wasm` profile (cargo
+/// releases the target directory's lock before running tests, so this
+/// shares the one target dir) and returns where the `.wasm` files are.
+fn build_wasm(packages: &[&str]) -> PathBuf {
     let root = workspace_root();
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
         .current_dir(&root)
-        .args([
-            "build",
-            "--target",
-            "wasm32-wasip2",
-            "--profile",
-            "wasm",
-            "-p",
-            "fixture-probe",
-            "-p",
-            "fixture-hello",
-            "-p",
-            "fixture-pg",
-        ])
+        .args(["build", "--target", "wasm32-wasip2", "--profile", "wasm"]);
+    for package in packages {
+        command.args(["-p", package]);
+    }
+    let status = command
         .status()
-        .expect("run cargo to build the fixtures");
-    assert!(status.success(), "building the fixture components failed");
+        .expect("run cargo to build the wasm components");
+    assert!(status.success(), "building {packages:?} failed");
     target_dir.join("wasm32-wasip2/wasm")
 }
 
@@ -103,6 +113,12 @@ fn write_project(manifest: &str, options: &mut AppOptions) -> (tempfile::TempDir
         .replace("{probe}", fixture("fixture-probe").to_str().unwrap())
         .replace("{hello}", fixture("fixture-hello").to_str().unwrap())
         .replace("{pg}", fixture("fixture-pg").to_str().unwrap());
+    // Only the tests that run the app's own components build them.
+    let manifest = if manifest.contains("{health}") {
+        manifest.replace("{health}", app_component("health").to_str().unwrap())
+    } else {
+        manifest
+    };
     std::fs::write(&manifest_path, manifest).unwrap();
     for (path, contents) in &options.files {
         let path = dir.path().join(path);
