@@ -77,6 +77,11 @@ pub struct UpArgs {
     /// Requests that may run guests at once.
     #[arg(long, default_value_t = 128)]
     pub max_concurrent: u32,
+    /// How long a request may wait for a free slot before it is answered
+    /// 503 with Retry-After, in milliseconds (at most 4 x max-concurrent
+    /// requests wait; beyond that the answer is immediate).
+    #[arg(long, default_value_t = 2_000)]
+    pub max_queue_wait_ms: u64,
     /// Gateway policy file; `none` keeps headers, body limits and
     /// compression but drops rate limits; `off` disables the gateway
     /// entirely (benchmark baseline). Default: `infra/gateway.toml` beside

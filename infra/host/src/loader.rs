@@ -168,7 +168,7 @@ pub fn load_with_services(
         admission: Admission::new(
             args.max_concurrent as usize,
             args.max_concurrent as usize * 4,
-            Duration::from_secs(2),
+            Duration::from_millis(args.max_queue_wait_ms),
         ),
         request_timeout: Duration::from_millis(args.request_timeout_ms),
         gateway: crate::gateway::load(args.gateway.as_deref(), &manifest.base_dir)?,

@@ -102,3 +102,42 @@ async fn loops_on_every_slot_do_not_stop_other_components() {
         assert_eq!(handle.await.unwrap().unwrap().status(), 504);
     }
 }
+
+#[tokio::test]
+async fn a_full_host_answers_503_with_retry_after_and_recovers() {
+    // One slot, a short queue wait: a looping guest holds the slot until
+    // its deadline, and everything else is turned away meanwhile.
+    let app = TestApp::spawn_with(
+        MANIFEST,
+        AppOptions {
+            args: vec![
+                "--max-concurrent".into(),
+                "1".into(),
+                "--request-timeout-ms".into(),
+                "2000".into(),
+                "--max-queue-wait-ms".into(),
+                "100".into(),
+            ],
+            ..AppOptions::default()
+        },
+    );
+    let http = client();
+    let looping = tokio::spawn(http.get(app.url("/probe/loop")).send());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let turned_away = http.get(app.url("/hello")).send().await.unwrap();
+    assert_eq!(turned_away.status(), 503);
+    assert_eq!(
+        turned_away.headers()["content-type"],
+        "application/problem+json"
+    );
+    let retry_after: u64 = turned_away.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    assert_eq!(looping.await.unwrap().unwrap().status(), 504);
+    // The slot is free again.
+    let hello = http.get(app.url("/hello")).send().await.unwrap();
+    assert_eq!(hello.status(), 200);
+}
