@@ -9,11 +9,11 @@
 
 mod common;
 
-use std::net::{IpAddr, TcpListener};
+use std::net::IpAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{AppOptions, TestApp};
+use common::{AppOptions, TestApp, free_port};
 
 const MANIFEST: &str = r#"
 spin_manifest_version = 2
@@ -27,14 +27,6 @@ component = "api"
 [component.api]
 source = "{probe}"
 "#;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The project's policy with the slowed api zone and nginx pointed at
 /// `upstream`, listening on `listen`, keeping its files in `dir`.

@@ -10,12 +10,12 @@
 mod common;
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{AppOptions, TestApp, client, workspace_root};
+use common::{AppOptions, TestApp, client, free_port, workspace_root};
 use serde_json::{Value, json};
 
 const CHECKS: [&str; 3] = ["cache", "database", "storage"];
@@ -158,14 +158,6 @@ async fn assert_recovers(app: &TestApp, failing: &str) {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn accepts(port: u16) -> bool {

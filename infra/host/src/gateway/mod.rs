@@ -105,13 +105,10 @@ impl GatewayLayer {
     ) -> Result<Admitted, Refusal> {
         let now_ms = self.started.elapsed().as_millis() as u64;
         let normalized = normalize_path(path);
-        let mut paths = vec![path];
-        if normalized != path {
-            paths.push(&normalized);
-        }
+        let also_normalized = (normalized != path).then_some(&*normalized);
         let mut body_limit = u64::MAX;
         let mut rate_limit = String::from("none");
-        for path in paths {
+        for path in std::iter::once(path).chain(also_normalized) {
             let route = self.policy.route(path);
             body_limit = body_limit.min(route.max_body_size);
             match self.policy.check_route(&route, client, now_ms) {

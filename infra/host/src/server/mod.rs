@@ -150,13 +150,11 @@ where
     {
         return (well_known(app, what), None);
     }
-    let Some(route) = app.router.route(request.uri().path()) else {
-        return (
-            problem::problem(StatusCode::NOT_FOUND, "No route matches this path."),
-            None,
-        );
-    };
-    let Some(component) = app.components.get(route.component_id()).cloned() else {
+    let matched = app.router.route(request.uri().path()).and_then(|route| {
+        let component = app.components.get(route.component_id())?.clone();
+        Some((route, component))
+    });
+    let Some((route, component)) = matched else {
         return (
             problem::problem(StatusCode::NOT_FOUND, "No route matches this path."),
             None,

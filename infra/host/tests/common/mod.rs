@@ -253,3 +253,12 @@ pub fn client() -> reqwest::Client {
         .build()
         .unwrap()
 }
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
