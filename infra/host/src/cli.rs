@@ -148,5 +148,9 @@ pub enum GatewayCommand {
         /// Where to write it (`-` for stdout).
         #[arg(long, default_value = "infra/nginx/nginx.conf")]
         out: PathBuf,
+        /// `PREFIX=URL`: the upstream nginx proxies a `[[proxies]]` prefix to,
+        /// instead of its `nginx_upstream` (e.g. `/_storage/=http://minio:9000`).
+        #[arg(long = "proxy-upstream", value_name = "PREFIX=URL")]
+        proxy_upstreams: Vec<String>,
     },
 }

@@ -171,7 +171,12 @@ pub fn load_with_services(
             Duration::from_millis(args.max_queue_wait_ms),
         ),
         request_timeout: Duration::from_millis(args.request_timeout_ms),
-        gateway: crate::gateway::load(args.gateway.as_deref(), &manifest.base_dir)?,
+        gateway: crate::gateway::load(args.gateway.as_deref(), &manifest.base_dir, &|name| {
+            resolver
+                .resolve(name)
+                .ok()
+                .map(|value| value.into_exposed())
+        })?,
         application_name: manifest.application.name.clone(),
         application_version: manifest.application.version.clone(),
     };

@@ -33,9 +33,11 @@ fn main() -> std::process::ExitCode {
             .map_err(anyhow::Error::from)
             .and_then(|runtime| runtime.block_on(migrate::run(&args))),
         Command::Reset(args) => embedded::reset_command(&args),
-        Command::Gateway(cli::GatewayCommand::RenderNginx { gateway, out }) => {
-            gateway::render_nginx(&gateway, &out)
-        }
+        Command::Gateway(cli::GatewayCommand::RenderNginx {
+            gateway,
+            out,
+            proxy_upstreams,
+        }) => gateway::render_nginx(&gateway, &out, &proxy_upstreams),
         Command::BenchInstantiate {
             up,
             component,

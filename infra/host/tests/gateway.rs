@@ -345,6 +345,47 @@ async fn one_json_access_log_line_per_request() {
     assert!(line["duration_ms"].as_f64().unwrap() > 0.0);
 }
 
+/// The access-log line of the request sent with `x-request-id: id`.
+async fn access_line(app: &TestApp, id: &str) -> serde_json::Value {
+    for _ in 0..100 {
+        if let Some(line) = app.access_log().into_iter().find(|l| l["request_id"] == id) {
+            return line;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("no access log line for {id}");
+}
+
+#[tokio::test]
+async fn bodies_sent_whole_are_logged_complete() {
+    let app = spawn(Some("none"));
+    let http = client();
+    // A component's Content-Length body (hyper stops polling at the length),
+    // a HEAD (no body sent at all), a streamed body, and a gateway-sized one.
+    let cases = [
+        ("GET", "/api/text/20000", "with-length", 20_000),
+        ("HEAD", "/api/text/20000", "head", 0),
+        ("GET", "/hello", "streamed", 13),
+        ("GET", "/nowhere", "host-404", -1),
+    ];
+    for (method, path, id, _) in cases {
+        let response = http
+            .request(method.parse().unwrap(), app.url(path))
+            .header("x-request-id", id)
+            .send()
+            .await
+            .unwrap();
+        response.bytes().await.unwrap();
+    }
+    for (_, _, id, bytes) in cases {
+        let line = access_line(&app, id).await;
+        assert_eq!(line["complete"], true, "{id}: {line}");
+        if bytes >= 0 {
+            assert_eq!(line["bytes"], bytes, "{id}: {line}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn an_invalid_policy_refuses_start_up_and_names_the_line() {
     let dir = tempfile::tempdir().unwrap();

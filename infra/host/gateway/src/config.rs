@@ -10,6 +10,7 @@ use std::path::Path;
 use crate::cidr::Cidr;
 use crate::compression::Encoding;
 use crate::error::{ConfigError, Source};
+use crate::proxy::{ProxyConfig, UpstreamUrl};
 use crate::raw::RawConfig;
 use crate::units::{Rate, Size};
 
@@ -23,6 +24,7 @@ pub struct GatewayConfig {
     pub(crate) max_body_size: Size,
     pub(crate) zones: Vec<ZoneConfig>,
     pub(crate) routes: Vec<RouteConfig>,
+    pub(crate) proxies: Vec<ProxyConfig>,
     pub(crate) headers: Vec<HeaderConfig>,
     pub(crate) compression: CompressionConfig,
     pub(crate) nginx: NginxConfig,
@@ -210,6 +212,31 @@ impl GatewayConfig {
     /// In file order (matching picks the longest prefix, whatever the order).
     pub fn routes(&self) -> &[RouteConfig] {
         &self.routes
+    }
+
+    /// In file order: the prefixes proxied to another service.
+    pub fn proxies(&self) -> &[ProxyConfig] {
+        &self.proxies
+    }
+
+    /// Replaces the nginx upstream of the proxy at `prefix` (`spinstack gateway
+    /// render-nginx --proxy-upstream PREFIX=URL`): the value nginx cannot get
+    /// from a Spin variable.
+    pub fn with_nginx_proxy_upstream(mut self, prefix: &str, url: &str) -> Result<Self, String> {
+        let url = UpstreamUrl::parse(url)?;
+        let known: Vec<String> = self.proxies.iter().map(|p| p.prefix.clone()).collect();
+        let proxy = self
+            .proxies
+            .iter_mut()
+            .find(|proxy| proxy.prefix == prefix)
+            .ok_or_else(|| {
+                format!(
+                    "no proxy has prefix {prefix:?}; configured: [{}]",
+                    known.join(", ")
+                )
+            })?;
+        proxy.nginx_upstream = Some(url);
+        Ok(self)
     }
 
     /// In file order, which is the order they are sent in.

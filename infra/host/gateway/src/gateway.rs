@@ -7,7 +7,8 @@ use crate::compression::Encoding;
 use crate::config::GatewayConfig;
 use crate::headers::SecurityHeaders;
 use crate::limiter::{Verdict, ZoneLimiter};
-use crate::routes::RouteTable;
+use crate::proxy::ProxyConfig;
+use crate::routes::{RouteTable, normalize_path};
 
 /// The rate-limit decision for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +126,28 @@ impl Gateway {
                 retry_after_secs,
             },
         }
+    }
+
+    /// The proxy whose prefix the path (normalised as nginx does) is under.
+    /// Validation keeps routes out of proxy prefixes, so a match here is what
+    /// nginx's longest-prefix location picks too. No rate limit applies to it.
+    pub fn proxy(&self, path: &str) -> Option<&ProxyConfig> {
+        if self.config.proxies().is_empty() {
+            return None;
+        }
+        let path = normalize_path(path);
+        self.config
+            .proxies()
+            .iter()
+            .find(|proxy| path.starts_with(proxy.prefix.as_str()))
+    }
+
+    /// Largest request body accepted by `proxy`, in bytes.
+    pub fn proxy_body_limit(&self, proxy: &ProxyConfig) -> u64 {
+        proxy
+            .max_body_size
+            .unwrap_or(self.config.max_body_size())
+            .bytes()
     }
 
     /// Largest request body accepted for `path`, in bytes.

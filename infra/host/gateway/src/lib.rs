@@ -7,6 +7,8 @@
 //!   [`Gateway::client_key`], [`Gateway::route`] / [`Gateway::check`],
 //!   [`Gateway::security_headers`], [`Gateway::should_compress`] and
 //!   [`Gateway::negotiate_encoding`].
+//! - [`Gateway::proxy`]: the path prefixes forwarded to another service
+//!   ([`ProxyConfig`], e.g. the object store under `/_storage/`).
 //! - [`render_nginx`]: the same policy as an nginx.conf.
 //!
 //! Nothing here does I/O on the request path or reads a clock: time is a
@@ -23,6 +25,7 @@ mod limiter;
 mod lru;
 mod nginx;
 mod problem;
+mod proxy;
 mod raw;
 mod routes;
 mod units;
@@ -39,6 +42,10 @@ pub use gateway::{Gateway, RateDecision, RoutePolicy};
 pub use headers::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, accept_request_id};
 pub use limiter::{Verdict, ZoneLimiter};
 pub use nginx::{GENERATED_NOTICE, render_nginx};
-pub use problem::{BODY_TOO_LARGE_DETAIL, PROBLEM_CONTENT_TYPE, RATE_LIMITED_DETAIL, problem_body};
+pub use problem::{
+    BODY_TOO_LARGE_DETAIL, PROBLEM_CONTENT_TYPE, RATE_LIMITED_DETAIL, UPSTREAM_TIMEOUT_DETAIL,
+    UPSTREAM_UNREACHABLE_DETAIL, problem_body,
+};
+pub use proxy::{ProxyConfig, ProxyUpstream, Scheme, UpstreamUrl};
 pub use routes::normalize_path;
 pub use units::{Rate, RateUnit, Size};

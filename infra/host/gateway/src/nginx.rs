@@ -10,6 +10,7 @@
 use crate::config::{GatewayConfig, RouteConfig, ZoneConfig};
 use crate::headers::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER};
 use crate::problem::{PROBLEM_CONTENT_TYPE, problem_body};
+use crate::proxy::{ProxyConfig, Scheme};
 
 /// The first line of the rendered file.
 pub const GENERATED_NOTICE: &str =
@@ -67,6 +68,13 @@ pub fn render_nginx(config: &GatewayConfig) -> String {
     out.line(&format!("server {};", nginx.upstream));
     out.line("keepalive 32;");
     out.close();
+    for (index, proxy) in config.proxies().iter().enumerate() {
+        out.blank();
+        out.open(&format!("upstream {}", proxy_upstream_name(index)));
+        out.line(&format!("server {};", proxy.nginx_upstream().host_port()));
+        out.line("keepalive 8;");
+        out.close();
+    }
 
     match &nginx.tls {
         None => {
@@ -174,6 +182,23 @@ fn maps(out: &mut Conf, config: &GatewayConfig) {
         "\"~^[!-~]{{1,{MAX_REQUEST_ID_LEN}}}$\" $http_x_request_id;"
     ));
     out.close();
+    for (index, proxy) in config.proxies().iter().enumerate() {
+        out.blank();
+        out.line(&format!(
+            "# The raw request URI after {} (query included), forwarded unchanged.",
+            &proxy.prefix[..proxy.prefix.len() - 1]
+        ));
+        out.open(&format!("map $request_uri {}", proxy_uri_variable(index)));
+        out.line("default \"\";");
+        let prefix = &proxy.prefix[..proxy.prefix.len() - 1];
+        out.line(&format!(
+            "\"~^{}(?<{}>/.*)$\" ${};",
+            prefix.replace('.', "\\."),
+            proxy_capture(index),
+            proxy_capture(index)
+        ));
+        out.close();
+    }
     if config.routes().iter().any(|route| route.websocket) {
         out.blank();
         out.open("map $http_upgrade $connection_upgrade");
@@ -212,6 +237,10 @@ fn server_body(out: &mut Conf, config: &GatewayConfig, tls: bool) {
         location(out, config, route, &route.prefix);
     }
 
+    for (index, proxy) in config.proxies().iter().enumerate() {
+        proxy_location(out, config, index, proxy);
+    }
+
     for zone in config.zones() {
         out.blank();
         out.open(&format!("location @{}", rate_limited_location(zone)));
@@ -221,6 +250,77 @@ fn server_body(out: &mut Conf, config: &GatewayConfig, tls: bool) {
     out.blank();
     out.open("location @body_too_large");
     problem_location(out, config, tls, 413, None);
+    out.close();
+    if !config.proxies().is_empty() {
+        for (name, status) in [("upstream_unreachable", 502), ("upstream_timeout", 504)] {
+            out.blank();
+            out.open(&format!("location @{name}"));
+            problem_location(out, config, tls, status, None);
+            out.close();
+        }
+    }
+}
+
+fn proxy_upstream_name(index: usize) -> String {
+    format!("proxy_{}", index + 1)
+}
+
+fn proxy_uri_variable(index: usize) -> String {
+    format!("$spinstack_proxy_{}_uri", index + 1)
+}
+
+fn proxy_capture(index: usize) -> String {
+    format!("spinstack_proxy_{}_rest", index + 1)
+}
+
+/// A prefix forwarded to another service: the raw rest of the URI (not
+/// nginx's decoded one, which would break signed URLs), Host set to the
+/// upstream's, bodies streamed both ways, no rate limit and no gzip, and the
+/// client's credentials (Cookie, Authorization) dropped.
+fn proxy_location(out: &mut Conf, config: &GatewayConfig, index: usize, proxy: &ProxyConfig) {
+    let upstream = proxy.nginx_upstream();
+    out.blank();
+    out.line(&format!(
+        "# Proxied to {upstream} (see [[proxies]] in gateway.toml)."
+    ));
+    out.open(&format!("location {}", proxy.prefix));
+    let size = proxy.max_body_size.unwrap_or(config.max_body_size());
+    out.line(&format!("client_max_body_size {size};"));
+    out.line("error_page 413 @body_too_large;");
+    out.line("error_page 502 @upstream_unreachable;");
+    out.line("error_page 504 @upstream_timeout;");
+    // A path that only normalises into the prefix (`//_storage/x`) has no raw rest.
+    out.line(&format!(
+        "if ({} = \"\") {{ return 404; }}",
+        proxy_uri_variable(index)
+    ));
+    out.line("gzip off;");
+    let scheme = match upstream.scheme {
+        Scheme::Http => "http",
+        Scheme::Https => "https",
+    };
+    out.line(&format!(
+        "proxy_pass {scheme}://{}{};",
+        proxy_upstream_name(index),
+        proxy_uri_variable(index)
+    ));
+    if upstream.scheme == Scheme::Https {
+        out.line("proxy_ssl_server_name on;");
+        out.line(&format!("proxy_ssl_name {};", upstream.host));
+    }
+    out.line("proxy_http_version 1.1;");
+    out.line(&format!(
+        "proxy_set_header Host {};",
+        quote(&upstream.authority())
+    ));
+    out.line("proxy_set_header Connection \"\";");
+    out.line("proxy_set_header Cookie \"\";");
+    out.line("proxy_set_header Authorization \"\";");
+    out.line("proxy_request_buffering off;");
+    out.line("proxy_buffering off;");
+    out.line("proxy_connect_timeout 5s;");
+    out.line("proxy_send_timeout 60s;");
+    out.line("proxy_read_timeout 60s;");
     out.close();
 }
 

@@ -13,6 +13,8 @@ pub(crate) struct RawConfig {
     pub zones: Vec<RawZone>,
     pub routes: Vec<RawRoute>,
     #[serde(default)]
+    pub proxies: Vec<RawProxy>,
+    #[serde(default)]
     pub headers: Vec<RawHeader>,
     pub compression: RawCompression,
     pub nginx: RawNginx,
@@ -52,6 +54,17 @@ pub(crate) struct RawRoute {
     pub max_body_size: Option<Spanned<String>>,
     #[serde(default)]
     pub websocket: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawProxy {
+    pub prefix: Spanned<String>,
+    /// `http(s)://host[:port]`, or `variable:<name>` (a Spin variable of the app).
+    pub upstream: Spanned<String>,
+    /// The upstream in the rendered nginx.conf (nginx has no Spin variables).
+    pub nginx_upstream: Option<Spanned<String>>,
+    pub max_body_size: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -12,7 +12,10 @@ use crate::config::{
     RouteConfig, TlsConfig, ZoneConfig,
 };
 use crate::error::{ConfigError, Source};
-use crate::raw::{RawClientIp, RawCompression, RawConfig, RawHeader, RawNginx, RawRoute, RawZone};
+use crate::proxy::{ProxyConfig, ProxyUpstream, UpstreamUrl};
+use crate::raw::{
+    RawClientIp, RawCompression, RawConfig, RawHeader, RawNginx, RawProxy, RawRoute, RawZone,
+};
 use crate::units::{Rate, Size};
 
 /// Checks `raw`, parsed from `source`.
@@ -64,11 +67,13 @@ impl Checker<'_, '_> {
                 );
             }
         }
+        let proxies = self.proxies(raw.proxies, &routes)?;
         Ok(GatewayConfig {
             client_ip,
             max_body_size,
             zones,
             routes,
+            proxies,
             headers: self.headers(raw.headers)?,
             compression: self.compression(raw.compression)?,
             nginx: self.nginx(raw.nginx)?,
@@ -207,6 +212,89 @@ impl Checker<'_, '_> {
             });
         }
         Ok(routes)
+    }
+
+    fn proxies(&self, raw: Vec<RawProxy>, routes: &[RouteConfig]) -> Checked<Vec<ProxyConfig>> {
+        let mut proxies: Vec<ProxyConfig> = Vec::with_capacity(raw.len());
+        for proxy in raw {
+            let prefix = proxy.prefix.get_ref();
+            if let Err(message) = check_prefix(prefix) {
+                return self.error(proxy.prefix.span(), message);
+            }
+            if prefix.len() < 2 || !prefix.ends_with('/') {
+                return self.error(
+                    proxy.prefix.span(),
+                    format!("invalid proxy prefix {prefix:?}: it must end with / and not be \"/\""),
+                );
+            }
+            if proxies.iter().any(|other| {
+                other.prefix.starts_with(prefix.as_str()) || prefix.starts_with(&other.prefix)
+            }) {
+                return self.error(
+                    proxy.prefix.span(),
+                    format!("proxy prefix {prefix:?} overlaps another proxy"),
+                );
+            }
+            if let Some(route) = routes
+                .iter()
+                .find(|route| route.prefix.starts_with(prefix.as_str()))
+            {
+                return self.error(
+                    proxy.prefix.span(),
+                    format!(
+                        "proxy prefix {prefix:?} would hide route {:?}: a route cannot be under a proxy",
+                        route.prefix
+                    ),
+                );
+            }
+            let text = proxy.upstream.get_ref();
+            let upstream = match text.strip_prefix("variable:") {
+                Some(name) => {
+                    let valid = name.starts_with(|c: char| c.is_ascii_lowercase())
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+                    if !valid {
+                        return self.error(
+                            proxy.upstream.span(),
+                            format!("invalid variable name {name:?}: a Spin variable name (lower-case letters, digits and _)"),
+                        );
+                    }
+                    ProxyUpstream::Variable(name.to_owned())
+                }
+                None => ProxyUpstream::Url(
+                    UpstreamUrl::parse(text)
+                        .map_err(|message| format!("{message}, or \"variable:<name>\""))
+                        .or_else(|message| self.error(proxy.upstream.span(), message))?,
+                ),
+            };
+            let nginx_upstream = match &proxy.nginx_upstream {
+                Some(text) => Some(
+                    UpstreamUrl::parse(text.get_ref())
+                        .or_else(|message| self.error(text.span(), message))?,
+                ),
+                None if matches!(upstream, ProxyUpstream::Variable(_)) => {
+                    return self.error(
+                        proxy.upstream.span(),
+                        "nginx has no Spin variables: with a variable upstream, set nginx_upstream = \"http://host:port\" \
+                         for the rendered nginx.conf (render-nginx --proxy-upstream PREFIX=URL overrides it)",
+                    );
+                }
+                None => None,
+            };
+            let max_body_size = proxy
+                .max_body_size
+                .as_ref()
+                .map(|size| self.body_size(size))
+                .transpose()?;
+            proxies.push(ProxyConfig {
+                prefix: prefix.clone(),
+                upstream,
+                nginx_upstream,
+                max_body_size,
+            });
+        }
+        Ok(proxies)
     }
 
     fn headers(&self, raw: Vec<RawHeader>) -> Checked<Vec<HeaderConfig>> {

@@ -11,6 +11,8 @@
 //! | `s3_endpoint` | e.g. `http://127.0.0.1:9000` |
 //! | `s3_region`, `s3_bucket`, `s3_access_key_id` | |
 //! | `s3_secret_access_key` (secret) | |
+//! | `jwt_secret` (secret) | the access-token signing key, generated once |
+//! | `s3_public_url` | where clients reach the store: the gateway's proxy path (`/_storage`) when the gateway proxies `s3_endpoint` |
 //!
 //! The manifest declares them with `default = ""`, except the two that
 //! appear in `allowed_outbound_hosts` (`database_host`, `s3_endpoint`):
@@ -23,6 +25,7 @@
 //! declares its variable. A configured `database_url` without
 //! `database_host` gets its `host:port` derived from the URL.
 
+mod jwt_secret;
 pub mod postgres;
 pub mod s3;
 mod secrets;
@@ -42,8 +45,10 @@ pub const S3_REGION: &str = "s3_region";
 pub const S3_BUCKET: &str = "s3_bucket";
 pub const S3_ACCESS_KEY_ID: &str = "s3_access_key_id";
 pub const S3_SECRET_ACCESS_KEY: &str = "s3_secret_access_key";
+pub const JWT_SECRET: &str = "jwt_secret";
+pub const S3_PUBLIC_URL: &str = "s3_public_url";
 
-const SERVICE_VARIABLES: [&str; 7] = [
+const SERVICE_VARIABLES: [&str; 8] = [
     DATABASE_URL,
     DATABASE_HOST,
     S3_ENDPOINT,
@@ -51,6 +56,7 @@ const SERVICE_VARIABLES: [&str; 7] = [
     S3_BUCKET,
     S3_ACCESS_KEY_ID,
     S3_SECRET_ACCESS_KEY,
+    JWT_SECRET,
 ];
 
 /// The name the variables provider goes by in messages.
@@ -100,6 +106,11 @@ impl Services {
                 services.values.insert(name.into(), value);
             }
             services.s3 = Some(s3);
+        }
+
+        if unset(manifest, &resolver, JWT_SECRET)? {
+            let key = jwt_secret::load_or_generate(&state_dir.join("jwt_secret"))?;
+            services.values.insert(JWT_SECRET.into(), key);
         }
         Ok(services)
     }
@@ -182,7 +193,18 @@ pub async fn prepare_up(args: &UpArgs) -> anyhow::Result<Services> {
         .variable_resolver()
         .with_provider(StaticProvider::new(PROVIDER_NAME, placeholders))
         .check_required()?;
-    let services = Services::start(&manifest, &state_dir).await?;
+    let mut services = Services::start(&manifest, &state_dir).await?;
+    // Presigned URLs for browsers go through the gateway's proxy of the
+    // store (same origin) when it has one and nobody chose otherwise.
+    if unset(&manifest, &manifest.variable_resolver(), S3_PUBLIC_URL)?
+        && let Some(path) = crate::gateway::proxy_path_for_variable(
+            args.gateway.as_deref(),
+            &manifest.base_dir,
+            S3_ENDPOINT,
+        )?
+    {
+        services.values.insert(S3_PUBLIC_URL.into(), path);
+    }
 
     let migrations_dir = migrations_dir(args.migrations.as_deref(), &manifest);
     if !migrations_dir.is_dir() {

@@ -54,9 +54,11 @@ pub async fn apply(
     if encoded || !policy.should_compress(content_type, None, false) {
         return response;
     }
-    response
-        .headers_mut()
-        .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if !varies_on_accept_encoding(response.headers()) {
+        response
+            .headers_mut()
+            .append(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
     if !policy.should_compress(content_type, content_length, false) {
         return response;
     }
@@ -78,11 +80,41 @@ pub async fn apply(
         body
     };
     parts.headers.remove(header::CONTENT_LENGTH);
+    weaken_etag(&mut parts.headers);
     parts.headers.insert(
         header::CONTENT_ENCODING,
         HeaderValue::from_static(encoding.token()),
     );
     Response::from_parts(parts, compress(body, encoding))
+}
+
+/// Whether a `Vary` already covers Accept-Encoding (named in any of its
+/// values, any case, or `*`), so that none is added twice.
+fn varies_on_accept_encoding(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .any(|name| name == "*" || name.eq_ignore_ascii_case("accept-encoding"))
+}
+
+/// The compressed representation is not byte-identical to the one a strong
+/// validator names: make it weak (`W/"..."`), as nginx's gzip module does.
+fn weaken_etag(headers: &mut http::HeaderMap) {
+    let Some(etag) = headers.get(header::ETAG) else {
+        return;
+    };
+    let bytes = etag.as_bytes();
+    if bytes.starts_with(b"\"") {
+        let mut weak = Vec::with_capacity(bytes.len() + 2);
+        weak.extend_from_slice(b"W/");
+        weak.extend_from_slice(bytes);
+        if let Ok(weak) = HeaderValue::from_bytes(&weak) {
+            headers.insert(header::ETAG, weak);
+        }
+    }
 }
 
 fn compress(body: HyperOutgoingBody, encoding: Encoding) -> HyperOutgoingBody {
@@ -141,4 +173,102 @@ async fn read_prefix(mut body: HyperOutgoingBody, limit: u64) -> Prefix {
     }
     let head = futures::stream::iter([Ok(Frame::data(prefix.freeze()))]);
     Prefix::Partial(StreamBody::new(head.chain(BodyStream::new(body))).boxed_unsync())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vary(values: &[&str]) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        for value in values {
+            headers.append(header::VARY, HeaderValue::from_str(value).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn an_existing_vary_on_accept_encoding_is_recognised() {
+        assert!(varies_on_accept_encoding(&vary(&["Accept-Encoding"])));
+        assert!(varies_on_accept_encoding(&vary(&[
+            "origin, ACCEPT-ENCODING"
+        ])));
+        assert!(varies_on_accept_encoding(&vary(&[
+            "cookie",
+            "accept-encoding"
+        ])));
+        assert!(varies_on_accept_encoding(&vary(&["*"])));
+        assert!(!varies_on_accept_encoding(&vary(&[])));
+        assert!(!varies_on_accept_encoding(&vary(&["origin, accept"])));
+    }
+
+    fn text_response(etag: &str, vary: Option<&str>) -> Response<HyperOutgoingBody> {
+        let mut response = Response::new(crate::server::problem::full_body(vec![b'a'; 5000]));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(5000));
+        headers.insert(header::ETAG, HeaderValue::from_str(etag).unwrap());
+        if let Some(vary) = vary {
+            headers.insert(header::VARY, HeaderValue::from_str(vary).unwrap());
+        }
+        response
+    }
+
+    fn vary_values(response: &Response<HyperOutgoingBody>) -> Vec<&str> {
+        response
+            .headers()
+            .get_all(header::VARY)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn compressing_weakens_the_etag_and_keeps_one_vary() {
+        let policy = Gateway::default();
+        let compressed = apply(
+            &policy,
+            text_response("\"v1\"", Some("Origin, Accept-Encoding")),
+            &Method::GET,
+            Some("gzip"),
+        )
+        .await;
+        assert_eq!(compressed.headers()[header::CONTENT_ENCODING], "gzip");
+        assert_eq!(compressed.headers()[header::ETAG], "W/\"v1\"");
+        assert_eq!(vary_values(&compressed), ["Origin, Accept-Encoding"]);
+
+        // Sent as it is: the strong validator still names these bytes.
+        let identity = apply(&policy, text_response("\"v1\"", None), &Method::GET, None).await;
+        assert!(!identity.headers().contains_key(header::CONTENT_ENCODING));
+        assert_eq!(identity.headers()[header::ETAG], "\"v1\"");
+        assert_eq!(vary_values(&identity), ["accept-encoding"]);
+
+        let weak = apply(
+            &policy,
+            text_response("W/\"v2\"", Some("origin")),
+            &Method::GET,
+            Some("br"),
+        )
+        .await;
+        assert_eq!(weak.headers()[header::CONTENT_ENCODING], "br");
+        assert_eq!(weak.headers()[header::ETAG], "W/\"v2\"");
+        assert_eq!(vary_values(&weak), ["origin", "accept-encoding"]);
+    }
+
+    #[test]
+    fn strong_etags_become_weak_and_weak_ones_stay() {
+        for (before, after) in [
+            ("\"abc\"", "W/\"abc\""),
+            ("W/\"abc\"", "W/\"abc\""),
+            ("\"\"", "W/\"\""),
+        ] {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(header::ETAG, HeaderValue::from_static(before));
+            weaken_etag(&mut headers);
+            assert_eq!(headers[header::ETAG], after, "{before}");
+        }
+        let mut none = http::HeaderMap::new();
+        weaken_etag(&mut none);
+        assert!(none.is_empty());
+    }
 }

@@ -9,6 +9,7 @@
 pub mod access_log;
 mod body_limit;
 mod compression;
+pub mod proxy;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -33,6 +34,8 @@ pub struct GatewayLayer {
     started: Instant,
     security_headers: Vec<(HeaderName, HeaderValue)>,
     client_ip_header: HeaderName,
+    /// The `[[proxies]]`, upstreams resolved.
+    proxies: Vec<proxy::Proxy>,
 }
 
 /// Why a request was turned away before reaching a component.
@@ -49,8 +52,19 @@ pub struct Admitted {
 }
 
 impl GatewayLayer {
-    pub fn new(config: GatewayConfig) -> anyhow::Result<Self> {
+    /// `variable` gives the application's variables (for proxy upstreams
+    /// such as `variable:s3_endpoint`); `None` for an undeclared one.
+    pub fn new(
+        config: GatewayConfig,
+        variable: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
         let policy = Gateway::new(config);
+        let proxies = policy
+            .config()
+            .proxies()
+            .iter()
+            .map(|config| proxy::Proxy::new(config, policy.proxy_body_limit(config), variable))
+            .collect();
         let security_headers = policy
             .security_headers(false)
             .iter()
@@ -67,7 +81,17 @@ impl GatewayLayer {
             started: Instant::now(),
             security_headers,
             client_ip_header,
+            proxies,
         })
+    }
+
+    /// The proxy a request path is under (normalised as nginx does), if any.
+    /// Such a request never reaches a component and has no rate limit.
+    pub fn proxy(&self, path: &str) -> Option<&proxy::Proxy> {
+        let config = self.policy.proxy(path)?;
+        self.proxies
+            .iter()
+            .find(|proxy| proxy.prefix() == config.prefix)
     }
 
     /// The rate-limit key: the peer, or a forwarded address when the peer is
@@ -143,25 +167,35 @@ impl GatewayLayer {
     }
 
     /// Applies the response policy: security headers (overriding whatever
-    /// the component set), the request id, and compression.
+    /// the component set), the request id, and compression (unless
+    /// `compress` is false: proxied bodies are opaque and go out as they came).
     pub async fn finish(
         &self,
         mut response: Response<HyperOutgoingBody>,
         request_id: HeaderValue,
         method: &Method,
         accept_encoding: Option<&str>,
+        compress: bool,
     ) -> Response<HyperOutgoingBody> {
         let headers = response.headers_mut();
         for (name, value) in &self.security_headers {
             headers.insert(name.clone(), value.clone());
         }
         headers.insert(X_REQUEST_ID, request_id);
+        if !compress {
+            return response;
+        }
         compression::apply(&self.policy, response, method, accept_encoding).await
     }
 }
 
-/// Loads the policy `spinstack up --gateway` names (see the flag's help).
-pub fn load(flag: Option<&str>, manifest_dir: &Path) -> anyhow::Result<Option<GatewayLayer>> {
+/// Loads the policy `spinstack up --gateway` names (see the flag's help);
+/// `variable` resolves the application's variables (proxy upstreams).
+pub fn load(
+    flag: Option<&str>,
+    manifest_dir: &Path,
+    variable: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Option<GatewayLayer>> {
     let from_project = || -> anyhow::Result<GatewayConfig> {
         let path = manifest_dir.join(DEFAULT_POLICY_PATH);
         Ok(if path.exists() {
@@ -176,15 +210,52 @@ pub fn load(flag: Option<&str>, manifest_dir: &Path) -> anyhow::Result<Option<Ga
         Some(path) => GatewayConfig::from_file(path)?,
         None => from_project()?,
     };
-    Ok(Some(GatewayLayer::new(config)?))
+    Ok(Some(GatewayLayer::new(config, variable)?))
+}
+
+/// The prefix (without its last "/") under which the gateway `flag` selects
+/// proxies the upstream named by application variable `variable`, if any:
+/// `/_storage` for `s3_endpoint` with the project's policy.
+pub fn proxy_path_for_variable(
+    flag: Option<&str>,
+    manifest_dir: &Path,
+    variable: &str,
+) -> anyhow::Result<Option<String>> {
+    let config = match flag {
+        Some("off") => return Ok(None),
+        Some("none") | None => {
+            let path = manifest_dir.join(DEFAULT_POLICY_PATH);
+            if !path.exists() {
+                return Ok(None);
+            }
+            GatewayConfig::from_file(&path)?
+        }
+        Some(path) => GatewayConfig::from_file(path)?,
+    };
+    Ok(config
+        .proxies()
+        .iter()
+        .find(|proxy| {
+            matches!(&proxy.upstream, spinstack_gateway::ProxyUpstream::Variable(name) if name == variable)
+        })
+        .map(|proxy| proxy.prefix.trim_end_matches('/').to_owned()))
 }
 
 /// Where a project keeps its gateway policy, relative to spin.toml.
 pub const DEFAULT_POLICY_PATH: &str = "infra/gateway.toml";
 
-/// `spinstack gateway render-nginx`.
-pub fn render_nginx(policy: &Path, out: &Path) -> anyhow::Result<()> {
-    let config = GatewayConfig::from_file(policy)?;
+/// `spinstack gateway render-nginx`; `proxy_upstreams` are `PREFIX=URL`
+/// overrides of the proxies' `nginx_upstream`.
+pub fn render_nginx(policy: &Path, out: &Path, proxy_upstreams: &[String]) -> anyhow::Result<()> {
+    let mut config = GatewayConfig::from_file(policy)?;
+    for option in proxy_upstreams {
+        let (prefix, url) = option.split_once('=').ok_or_else(|| {
+            anyhow::anyhow!("--proxy-upstream {option:?}: expected PREFIX=URL, e.g. /_storage/=http://minio:9000")
+        })?;
+        config = config
+            .with_nginx_proxy_upstream(prefix, url)
+            .map_err(|why| anyhow::anyhow!("--proxy-upstream {option:?}: {why}"))?;
+    }
     let rendered = spinstack_gateway::render_nginx(&config);
     if out == Path::new("-") {
         print!("{rendered}");

@@ -9,13 +9,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-use crate::gateway::access_log::{AccessRecord, LoggedBody};
+use crate::gateway::access_log::{AccessRecord, log_response};
 use crate::gateway::{BodyLimit, LimitedBody};
 use crate::runtime::App;
 
@@ -92,29 +91,41 @@ async fn handle(
         || request
             .headers()
             .contains_key(http::header::TRANSFER_ENCODING);
-    let (response, component, rate_limit) = match gateway.admit(&path, client, content_length) {
-        Err(refusal) => {
-            let mut response = *refusal.response;
-            if has_body {
-                close_connection(&mut response);
-            }
-            (response, None, refusal.rate_limit)
+    // `[[proxies]]` prefixes (the object store) go to their upstream: no
+    // component, no rate limit, their own body limit, no compression.
+    let proxy = gateway.proxy(&path);
+    let (response, component, rate_limit) = if let Some(proxy) = proxy {
+        let forwarded = proxy.forward(request, content_length).await;
+        let mut response = forwarded.response;
+        if forwarded.refused && has_body {
+            close_connection(&mut response);
         }
-        Ok(admitted) => {
-            let limit = BodyLimit::default();
-            let request =
-                request.map(|body| LimitedBody::new(body, admitted.body_limit, limit.clone()));
-            let (response, component) = route_and_run(app, request, peer).await;
-            // The component read past the limit of a chunked body: whatever
-            // it answered, the answer is 413.
-            let response = if limit.exceeded() {
-                let mut response = crate::gateway::too_large();
-                close_connection(&mut response);
-                response
-            } else {
-                response
-            };
-            (response, component, admitted.rate_limit)
+        (response, None, String::from("none"))
+    } else {
+        match gateway.admit(&path, client, content_length) {
+            Err(refusal) => {
+                let mut response = *refusal.response;
+                if has_body {
+                    close_connection(&mut response);
+                }
+                (response, None, refusal.rate_limit)
+            }
+            Ok(admitted) => {
+                let limit = BodyLimit::default();
+                let request =
+                    request.map(|body| LimitedBody::new(body, admitted.body_limit, limit.clone()));
+                let (response, component) = route_and_run(app, request, peer).await;
+                // The component read past the limit of a chunked body: whatever
+                // it answered, the answer is 413.
+                let response = if limit.exceeded() {
+                    let mut response = crate::gateway::too_large();
+                    close_connection(&mut response);
+                    response
+                } else {
+                    response
+                };
+                (response, component, admitted.rate_limit)
+            }
         }
     };
 
@@ -129,9 +140,15 @@ async fn handle(
         started,
     };
     let response = gateway
-        .finish(response, request_id, &method, accept_encoding.as_deref())
+        .finish(
+            response,
+            request_id,
+            &method,
+            accept_encoding.as_deref(),
+            proxy.is_none(),
+        )
         .await;
-    response.map(|body| LoggedBody::new(body, record).boxed_unsync())
+    log_response(response, &method, record)
 }
 
 async fn route_and_run<B>(

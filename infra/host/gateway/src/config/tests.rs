@@ -367,3 +367,109 @@ fn tls_settings_are_checked() {
         "{message}"
     );
 }
+
+#[test]
+fn the_storage_proxy_is_configured() {
+    use crate::{ProxyUpstream, Scheme};
+    let config = GatewayConfig::default();
+    let [proxy] = config.proxies() else {
+        panic!("one proxy: {:?}", config.proxies());
+    };
+    assert_eq!(proxy.prefix, "/_storage/");
+    assert_eq!(
+        proxy.upstream,
+        ProxyUpstream::Variable("s3_endpoint".into())
+    );
+    let nginx = proxy.nginx_upstream();
+    assert_eq!((nginx.scheme, nginx.port), (Scheme::Http, 9000));
+    assert_eq!(proxy.max_body_size, Some(Size(26 << 20)));
+    // Rate limits never applied to it; disabling them keeps it.
+    assert_eq!(
+        config.clone().disabled_rate_limits().proxies(),
+        config.proxies()
+    );
+}
+
+#[test]
+fn bad_proxies_are_refused_at_their_line() {
+    let from = "prefix = \"/_storage/\"";
+    for (to, expected) in [
+        ("prefix = \"/_storage\"", "must end with /"),
+        ("prefix = \"/\"", "must end with /"),
+        ("prefix = \"/_sto rage/\"", "invalid route prefix"),
+        ("prefix = \"/api/\"", "would hide route \"/api/\""),
+        ("prefix = \"/api/auth/x/\"", ""),
+    ] {
+        if expected.is_empty() {
+            // Under a route is fine: the longer prefix wins, as in nginx.
+            let text = GatewayConfig::default_toml().replacen(from, to, 1);
+            assert!(GatewayConfig::from_str(&text).is_ok(), "{to}");
+            continue;
+        }
+        let error = error_after(from, to);
+        assert!(error.contains(expected), "{to}: {error}");
+    }
+    let from = "upstream = \"variable:s3_endpoint\"";
+    for (to, expected) in [
+        ("upstream = \"variable:S3\"", "invalid variable name"),
+        ("upstream = \"variable:\"", "invalid variable name"),
+        ("upstream = \"127.0.0.1:9000\"", "variable:<name>"),
+        ("upstream = \"http://minio:9000/bucket\"", "no path"),
+    ] {
+        let error = error_after(from, to);
+        assert!(error.contains(expected), "{to}: {error}");
+    }
+    let error = error_after(
+        "nginx_upstream = \"http://127.0.0.1:9000\"",
+        "nginx_upstream = \"minio:9000\"",
+    );
+    assert!(error.contains("invalid upstream URL"), "{error}");
+    // Without nginx_upstream, the error points at the variable upstream.
+    let text = GatewayConfig::default_toml().replacen(
+        "nginx_upstream = \"http://127.0.0.1:9000\"\n",
+        "",
+        1,
+    );
+    let error = GatewayConfig::from_str(&text).unwrap_err();
+    let line = text[..text.find("upstream = \"variable:").unwrap()]
+        .matches('\n')
+        .count()
+        + 1;
+    assert_eq!(error.position().unwrap().line, line);
+    assert!(
+        error.to_string().contains("nginx has no Spin variables"),
+        "{error}"
+    );
+    // A URL upstream serves nginx too.
+    let text = GatewayConfig::default_toml()
+        .replacen(
+            "upstream = \"variable:s3_endpoint\"",
+            "upstream = \"http://minio:9000\"",
+            1,
+        )
+        .replacen("nginx_upstream = \"http://127.0.0.1:9000\"\n", "", 1);
+    let config = GatewayConfig::from_str(&text).unwrap();
+    assert_eq!(
+        config.proxies()[0].nginx_upstream().to_string(),
+        "http://minio:9000"
+    );
+    let error = error_after("max_body_size = \"26m\"", "max_body_size = \"0\"");
+    assert!(error.contains("at least 1 byte"), "{error}");
+    let error = error_after(
+        "[[proxies]]\nprefix = \"/_storage/\"",
+        "[[proxies]]\nprefix = \"/_storage/\"\nzone = \"api\"",
+    );
+    assert!(error.contains("unknown field"), "{error}");
+}
+
+#[test]
+fn overlapping_proxies_are_refused() {
+    let block = "[[proxies]]\nprefix = \"/_storage/\"\nupstream = \"http://a:1\"\n";
+    let text = format!(
+        "{}\n{}",
+        GatewayConfig::default_toml(),
+        block.replace("/_storage/", "/_storage/inner/")
+    );
+    let error = GatewayConfig::from_str(&text).unwrap_err().to_string();
+    assert!(error.contains("overlaps another proxy"), "{error}");
+}

@@ -216,8 +216,8 @@ fn tls_adds_a_redirect_and_hsts() {
             "add_header Strict-Transport-Security \"max-age=31536000; includeSubDomains\" always;"
         )
         .count(),
-        1 + 2 + 1,
-        "the TLS server, its two 429 locations and its 413 location"
+        1 + 2 + 1 + 2,
+        "the TLS server, its two 429 locations, its 413 location and its 502 and 504 locations"
     );
     let text = format!(
         "{}{}",
@@ -246,6 +246,80 @@ fn without_a_root_route_a_plain_root_location_is_added() {
     let root = block(&conf, "location / {");
     assert!(root.contains(&"proxy_pass http://spin;"));
     assert_eq!(conf.matches("location / {").count(), 1);
+}
+
+#[test]
+fn proxies_forward_the_raw_uri_to_their_upstream() {
+    let conf = render_nginx(&GatewayConfig::default());
+    assert!(conf.contains("    upstream proxy_1 {\n        server 127.0.0.1:9000;\n"));
+    let map = block(&conf, "map $request_uri $spinstack_proxy_1_uri {");
+    assert_eq!(
+        map,
+        [
+            "default \"\";",
+            "\"~^/_storage(?<spinstack_proxy_1_rest>/.*)$\" $spinstack_proxy_1_rest;"
+        ]
+    );
+    let storage = block(&conf, "location /_storage/ {");
+    for line in [
+        "client_max_body_size 26m;",
+        "error_page 413 @body_too_large;",
+        "error_page 502 @upstream_unreachable;",
+        "error_page 504 @upstream_timeout;",
+        "if ($spinstack_proxy_1_uri = \"\") { return 404; }",
+        "gzip off;",
+        "proxy_pass http://proxy_1$spinstack_proxy_1_uri;",
+        "proxy_set_header Host \"127.0.0.1:9000\";",
+        "proxy_set_header Cookie \"\";",
+        "proxy_set_header Authorization \"\";",
+        "proxy_request_buffering off;",
+        "proxy_buffering off;",
+    ] {
+        assert!(storage.contains(&line), "{line}: {storage:?}");
+    }
+    assert!(
+        !storage.iter().any(|line| line.starts_with("limit_req")),
+        "no rate limit"
+    );
+    let unreachable = block(&conf, "location @upstream_unreachable {");
+    assert!(unreachable.contains(&format!("return 502 '{}';", problem_body(502)).as_str()));
+    assert!(unreachable.contains(&"default_type application/problem+json;"));
+
+    // --proxy-upstream: another store, over TLS on its default port.
+    let aws = GatewayConfig::default()
+        .with_nginx_proxy_upstream("/_storage/", "https://s3.eu-west-1.amazonaws.com")
+        .unwrap();
+    let conf = render_nginx(&aws);
+    assert!(conf.contains("server s3.eu-west-1.amazonaws.com:443;"));
+    let storage = block(&conf, "location /_storage/ {");
+    assert!(storage.contains(&"proxy_pass https://proxy_1$spinstack_proxy_1_uri;"));
+    assert!(storage.contains(&"proxy_set_header Host \"s3.eu-west-1.amazonaws.com\";"));
+    assert!(storage.contains(&"proxy_ssl_server_name on;"));
+    assert!(
+        GatewayConfig::default()
+            .with_nginx_proxy_upstream("/elsewhere/", "http://x:1")
+            .unwrap_err()
+            .contains("/_storage/")
+    );
+    assert!(
+        GatewayConfig::default()
+            .with_nginx_proxy_upstream("/_storage/", "x:1")
+            .is_err()
+    );
+}
+
+#[test]
+fn without_proxies_nothing_of_them_is_rendered() {
+    let start = GatewayConfig::default_toml().find("[[proxies]]").unwrap();
+    let end = start + GatewayConfig::default_toml()[start..].find("\n\n").unwrap();
+    let text = format!(
+        "{}{}",
+        &GatewayConfig::default_toml()[..start],
+        &GatewayConfig::default_toml()[end..]
+    );
+    let conf = render_nginx(&GatewayConfig::from_str(&text).unwrap());
+    assert!(!conf.contains("_storage"));
+    assert!(!conf.contains("@upstream_unreachable"));
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! when its manifest lists the label, with Spin's errors and semantics.
 
 mod file_store;
+mod outage;
 mod redis_store;
 
 use std::collections::{HashMap, HashSet};
@@ -25,7 +26,7 @@ pub enum BackendSpec {
 /// kinds and the calls are on the hot path.
 pub enum Backend {
     File(FileStore),
-    Redis(RedisStore),
+    Redis(RedisStore, outage::Outage, String),
 }
 
 /// Every store of the application, by label, opened once at start-up.
@@ -46,6 +47,8 @@ impl KeyValueStores {
                 BackendSpec::Redis(url) => Backend::Redis(
                     RedisStore::new(&url)
                         .map_err(|e| anyhow::anyhow!("key-value store {label:?}: {e}"))?,
+                    outage::Outage::default(),
+                    label.clone(),
                 ),
             };
             stores.insert(label, Arc::new(backend));
@@ -80,7 +83,26 @@ pub struct OpenStore {
 /// Errors from a backend reach the guest as `other`, without internals.
 fn backend_error(e: impl std::fmt::Display) -> Error {
     tracing::warn!("key-value backend error: {e}");
+    unavailable()
+}
+
+fn unavailable() -> Error {
     Error::Other("key-value backend unavailable".into())
+}
+
+/// A Redis call for the guest: refused at once while the circuit is open,
+/// its outcome recorded (an outage is logged once).
+async fn redis_call<T>(
+    outage: &outage::Outage,
+    label: &str,
+    call: impl std::future::Future<Output = redis::RedisResult<T>>,
+) -> Result<T, Error> {
+    if !outage.allows_call() {
+        return Err(unavailable());
+    }
+    let result = call.await;
+    outage.record(label, &result);
+    result.map_err(|_| unavailable())
 }
 
 impl wit::Host for crate::state::RequestState {}
@@ -115,7 +137,7 @@ impl wit::HostStore for crate::state::RequestState {
         let backend = self.table.get(&store)?.backend.clone();
         Ok(match backend.as_ref() {
             Backend::File(s) => Ok(s.get(&key).map(|v| v.to_vec())),
-            Backend::Redis(s) => s.get(&key).await.map_err(backend_error),
+            Backend::Redis(s, outage, label) => redis_call(outage, label, s.get(&key)).await,
         })
     }
 
@@ -128,7 +150,9 @@ impl wit::HostStore for crate::state::RequestState {
         let backend = self.table.get(&store)?.backend.clone();
         Ok(match backend.as_ref() {
             Backend::File(s) => s.set(&key, &value).map_err(backend_error),
-            Backend::Redis(s) => s.set(&key, &value).await.map_err(backend_error),
+            Backend::Redis(s, outage, label) => {
+                redis_call(outage, label, s.set(&key, &value)).await
+            }
         })
     }
 
@@ -140,7 +164,7 @@ impl wit::HostStore for crate::state::RequestState {
         let backend = self.table.get(&store)?.backend.clone();
         Ok(match backend.as_ref() {
             Backend::File(s) => s.delete(&key).map_err(backend_error),
-            Backend::Redis(s) => s.delete(&key).await.map_err(backend_error),
+            Backend::Redis(s, outage, label) => redis_call(outage, label, s.delete(&key)).await,
         })
     }
 
@@ -152,7 +176,7 @@ impl wit::HostStore for crate::state::RequestState {
         let backend = self.table.get(&store)?.backend.clone();
         Ok(match backend.as_ref() {
             Backend::File(s) => Ok(s.exists(&key)),
-            Backend::Redis(s) => s.exists(&key).await.map_err(backend_error),
+            Backend::Redis(s, outage, label) => redis_call(outage, label, s.exists(&key)).await,
         })
     }
 
@@ -163,7 +187,7 @@ impl wit::HostStore for crate::state::RequestState {
         let backend = self.table.get(&store)?.backend.clone();
         Ok(match backend.as_ref() {
             Backend::File(s) => Ok(s.keys()),
-            Backend::Redis(s) => s.keys().await.map_err(backend_error),
+            Backend::Redis(s, outage, label) => redis_call(outage, label, s.keys()).await,
         })
     }
 
