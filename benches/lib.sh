@@ -74,3 +74,44 @@ manifest() {
         for line in "$@"; do printf '%s\n' "$line"; done
     } >"$file"
 }
+
+# start_app NAME [ARGS...]: the project's own spin.toml (components built by
+# `spinstack build`) on a fresh database `spinstack_bench_NAME` of the local
+# Postgres, rate limits off (`--gateway none`). Sets SERVER_URL, SERVER_PID.
+# Extra environment (SPIN_VARIABLE_*) is passed through.
+APP_DB_SERVER="${APP_DB_SERVER:-postgres://postgres@127.0.0.1:5432}"
+start_app() {
+    local name="$1"; shift
+    local db="spinstack_bench_$name"
+    psql -q "$APP_DB_SERVER/test" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+    APP_WORK="${APP_WORK:-$(mktemp -d)}"
+    SPIN_VARIABLE_DATABASE_URL="$APP_DB_SERVER/$db" SPIN_VARIABLE_DATABASE_HOST=127.0.0.1:5432 \
+        start_server "$APP_WORK/$name.log" "$SPINSTACK" up -f "$ROOT/spin.toml" \
+        --listen 127.0.0.1:0 --state-dir "$APP_WORK/state-$name" --gateway none "$@"
+}
+
+stop_server() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; }
+
+# json_field JSON FIELD: one string field of a JSON object.
+json_field() { python3 -c 'import json,sys; print(json.loads(sys.argv[1])[sys.argv[2]])' "$1" "$2"; }
+
+# register_and_login EMAIL: prints the login response.
+register_and_login() {
+    curl -sf -X POST "$SERVER_URL/api/auth/register" -H 'content-type: application/json' \
+        -d "{\"email\":\"$1\",\"password\":\"password123\",\"name\":\"Bench\"}" >/dev/null
+    curl -sf -X POST "$SERVER_URL/api/auth/login" -H 'content-type: application/json' \
+        -d "{\"email\":\"$1\",\"password\":\"password123\"}"
+}
+
+# load_with URL [WRK ARGS...]: like `load`, with extra wrk arguments
+# (headers, scripts); prints "requests_per_s p50 p99".
+load_with() {
+    local url="$1"; shift
+    local out
+    wrk -t"$THREADS" -c"$CONNECTIONS" -d2s "$@" "$url" >/dev/null 2>&1
+    out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$@" "$url")"
+    local non2xx
+    non2xx="$(awk '/Non-2xx/ {print $NF}' <<<"$out")"
+    [ -z "$non2xx" ] || echo "note: $non2xx non-2xx responses from $url" >&2
+    echo "$(awk '/Requests\/sec/ {print $2}' <<<"$out") $(awk '$1=="50%" {print $2}' <<<"$out") $(awk '$1=="99%" {print $2}' <<<"$out")"
+}

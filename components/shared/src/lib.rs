@@ -1,8 +1,31 @@
-//! What every Spinstack component shares: RFC 9457 problem responses and JSON
-//! responses with the project's content types. Later: the token check and the
-//! read-through cache.
+//! What every Spinstack component shares, so no component re-implements it:
+//!
+//! - [`problem`], [`respond`], [`request`]: RFC 9457 errors, JSON responses,
+//!   JSON request bodies;
+//! - [`config`], [`db`]: Spin variables and the app's Postgres;
+//! - [`domain`]: parsed input types (email, password, display name, role);
+//! - [`passwords`]: argon2id hashing, verification, rehash detection;
+//! - [`cache`]: get-or-load with a TTL over the key-value store;
+//! - [`users`]: the user record and its cached read;
+//! - [`token`], [`denylist`], [`authenticate`]: access tokens and the one
+//!   check that turns a request into a [`Principal`] or the exact 401;
+//! - [`storage`]: the S3-compatible object store (presigned URLs, streaming
+//!   `PUT`, `HEAD`, idempotent delete).
 
+pub mod authenticate;
+pub mod cache;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod denylist;
+pub mod domain;
+pub mod passwords;
 pub mod problem;
+pub mod request;
 pub mod respond;
+pub mod storage;
+pub mod token;
+pub mod users;
 
+pub use authenticate::{Principal, authenticate};
 pub use problem::Problem;

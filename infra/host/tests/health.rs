@@ -9,26 +9,23 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{AppOptions, TestApp, client, free_port, workspace_root};
+use common::redis::{Redis, accepts};
+use common::{AppOptions, TestApp, client};
 use serde_json::{Value, json};
 
 const CHECKS: [&str; 3] = ["cache", "database", "storage"];
 
-/// The project's `spin.toml`, its health component built for the test.
+/// The project's `spin.toml`, its components built for the test.
 fn app_manifest() -> String {
-    let manifest = std::fs::read_to_string(workspace_root().join("spin.toml")).unwrap();
-    let source = r#"source = "target/wasm32-wasip2/wasm/health.wasm""#;
+    let manifest = common::api::project_manifest();
     assert!(
-        manifest.contains(source),
-        "spin.toml no longer has the health component's `{source}`"
+        manifest.contains("source = \"{app:health}\""),
+        "spin.toml no longer has the health component"
     );
-    manifest.replace(source, r#"source = "{health}""#)
+    manifest
 }
 
 /// One answer of `GET /health`.
@@ -127,13 +124,18 @@ async fn assert_fails_only(app: &TestApp, failing: &str) {
         describe(&answer),
         app.log()
     );
-    // Why it failed is in the log, not in the answer.
+    // Why it failed is in the log, not in the answer (the log is read from
+    // the host's stderr as it comes: give it a moment).
     let line = format!("health: check {failing} failed");
-    assert!(
-        app.log().contains(&line),
-        "{line:?} not logged\n{}",
-        app.log()
-    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !app.log().contains(&line) {
+        assert!(
+            Instant::now() < deadline,
+            "{line:?} not logged\n{}",
+            app.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// The service under test is back: /health turns 200 within a bounded time
@@ -160,14 +162,6 @@ async fn assert_recovers(app: &TestApp, failing: &str) {
     }
 }
 
-fn accepts(port: u16) -> bool {
-    TcpStream::connect_timeout(
-        &SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-        Duration::from_millis(500),
-    )
-    .is_ok()
-}
-
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !done() {
@@ -178,86 +172,11 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 
 // ---------------------------------------------------------------- cache
 
-/// A private Redis, nothing persisted; killed (SIGKILL) when dropped.
-struct Redis {
-    port: u16,
-    dir: tempfile::TempDir,
-    child: Child,
-}
-
-impl Redis {
-    fn start() -> Redis {
-        let dir = tempfile::tempdir().unwrap();
-        let (port, child) = Self::spawn(free_port(), dir.path());
-        Redis { port, dir, child }
-    }
-
-    fn spawn(port: u16, dir: &Path) -> (u16, Child) {
-        let mut child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server (apt-get install redis-server)");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !Self::pong(port) {
-            if let Some(status) = child.try_wait().unwrap() {
-                panic!("redis-server on port {port} exited: {status}");
-            }
-            assert!(Instant::now() < deadline, "redis-server did not answer");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        (port, child)
-    }
-
-    fn pong(port: u16) -> bool {
-        let Ok(mut stream) = TcpStream::connect((Ipv4Addr::LOCALHOST, port)) else {
-            return false;
-        };
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
-        let mut reply = [0u8; 7];
-        stream.write_all(b"PING\r\n").is_ok()
-            && stream.read_exact(&mut reply).is_ok()
-            && &reply == b"+PONG\r\n"
-    }
-
-    fn kill(&mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        assert!(!accepts(self.port), "Redis still accepts connections");
-    }
-
-    /// Starts it again on the same port.
-    fn restart(&mut self) {
-        let (_, child) = Self::spawn(self.port, self.dir.path());
-        self.child = child;
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test]
 async fn cache_down_is_a_503_naming_cache() {
     let mut redis = Redis::start();
     let config = tempfile::tempdir().unwrap();
-    let config_file = config.path().join("runtime-config.toml");
-    std::fs::write(
-        &config_file,
-        format!(
-            "[key_value_store.default]\ntype = \"redis\"\nurl = \"redis://127.0.0.1:{}/0\"\n",
-            redis.port
-        ),
-    )
-    .unwrap();
+    let config_file = redis.runtime_config(config.path());
     let app = TestApp::spawn_with(
         &app_manifest(),
         AppOptions {

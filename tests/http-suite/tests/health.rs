@@ -28,11 +28,17 @@ async fn health_reports_ok_with_named_checks() {
 }
 
 #[tokio::test]
-async fn an_unknown_route_is_a_404_problem() {
+async fn an_unknown_api_route_is_a_404_problem() {
+    // Other unknown paths are the web app's (index.html for client-side
+    // routes); under /api/ nothing is.
     let response = client()
-        .get(url("/no/such/route/anywhere"))
+        .get(url("/api/no/such/route/anywhere"))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
 }

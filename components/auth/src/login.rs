@@ -1,0 +1,113 @@
+//! `POST /api/auth/login` `{email, password, use_cookie?}` → 200 tokens.
+//!
+//! Wrong email and wrong password are one 401, and cost the same argon2
+//! work (an unknown email is checked against a dummy hash).
+
+use serde::Deserialize;
+use spinstack_shared::Problem;
+use spinstack_shared::db::{Db, str_param, uuid_param};
+use spinstack_shared::domain::{Email, FieldErrors};
+use spinstack_shared::request::json_body;
+use spinstack_shared::respond::Reply;
+use spinstack_shared::token::TokenSettings;
+use uuid::Uuid;
+
+use crate::refresh_tokens::{self, RefreshToken};
+use crate::register::required;
+use crate::tokens::{self, Transport};
+use crate::{first_admin, housekeeping, settings};
+use spinstack_shared::passwords::{self, Verdict};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    email: Option<String>,
+    password: Option<String>,
+    /// Cookie mode: the refresh token goes to an HttpOnly cookie.
+    #[serde(default)]
+    use_cookie: bool,
+}
+
+pub fn handle(request: &spin_sdk::http::Request) -> Result<Reply, Problem> {
+    let body: Body = json_body(request)?;
+    let mut errors = FieldErrors::default();
+    let email = errors.check("email", required(body.email).and_then(|e| Email::parse(&e)));
+    let password = errors.check(
+        "password",
+        required(body.password).and_then(|p| match p.chars().count() {
+            0 => Err("must not be empty".to_owned()),
+            1..=128 => Ok(p),
+            _ => Err("must be at most 128 characters".to_owned()),
+        }),
+    );
+    errors.into_result()?;
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(Problem::internal());
+    };
+    let settings = TokenSettings::from_variables()?;
+    let db = Db::new();
+    let user_id = check_credentials(&db, &email, &password)?.ok_or_else(wrong_credentials)?;
+
+    housekeeping::maybe_sweep(&db);
+    let refresh_ttl = settings::refresh_ttl_seconds()?;
+    let refresh = RefreshToken::generate()?;
+    let family = refresh_tokens::start_family(&db, user_id, &refresh, refresh_ttl)?;
+    let transport = if body.use_cookie {
+        Transport::Cookie
+    } else {
+        Transport::Body
+    };
+    tokens::issue(&settings, user_id, family, &refresh, refresh_ttl, transport)
+}
+
+pub fn wrong_credentials() -> Problem {
+    Problem::unauthorized("Wrong email or password.")
+}
+
+/// The user these credentials belong to, if they are right.
+fn check_credentials(db: &Db, email: &Email, password: &str) -> Result<Option<Uuid>, Problem> {
+    let Some((id, hash)) = stored_hash(db, email)? else {
+        if let Some(admin) = first_admin::try_create(db, email, password)? {
+            return Ok(Some(admin));
+        }
+        passwords::verify_nobody(password);
+        return Ok(None);
+    };
+    match passwords::verify(password, &hash) {
+        Verdict::Wrong => Ok(None),
+        Verdict::Right => Ok(Some(id)),
+        Verdict::RightButRehash => {
+            rehash(db, id, password);
+            Ok(Some(id))
+        }
+    }
+}
+
+fn stored_hash(db: &Db, email: &Email) -> Result<Option<(Uuid, String)>, Problem> {
+    let rows = db.query(
+        "SELECT id::text AS id, password_hash FROM users WHERE email = $1 AND active",
+        &[str_param(email.as_str())],
+    )?;
+    Ok(rows.rows().next().and_then(|row| {
+        let id = Uuid::parse_str(&row.get::<String>("id")?).ok()?;
+        Some((id, row.get::<String>("password_hash")?))
+    }))
+}
+
+/// Stores a hash with the current parameters. A failure costs nothing but
+/// a retry at the next login, so it does not fail this one.
+fn rehash(db: &Db, id: Uuid, password: &str) {
+    let result = passwords::hash(password)
+        .map_err(|e| e.to_string())
+        .and_then(|hash| {
+            db.execute(
+                "UPDATE users SET password_hash = $2 WHERE id = $1",
+                &[uuid_param(id), str_param(hash)],
+            )
+            .map_err(|p| p.detail)
+        });
+    match result {
+        Ok(_) => eprintln!("auth: a password hash was upgraded to the current parameters"),
+        Err(e) => eprintln!("auth: cannot upgrade a password hash: {e}"),
+    }
+}

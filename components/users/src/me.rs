@@ -1,0 +1,112 @@
+//! `GET /api/users/me` and `PATCH /api/users/me` (`{name}` and/or
+//! `{password, current_password}`).
+//!
+//! A password change needs the current password, ends the caller's other
+//! sessions (their refresh families, and through the user cache their
+//! access tokens) and keeps this one.
+
+use serde::Deserialize;
+use spin_sdk::http::Response;
+use spinstack_shared::Problem;
+use spinstack_shared::db::{str_param, uuid_param};
+use spinstack_shared::domain::{DisplayName, FieldErrors, Password};
+use spinstack_shared::passwords::{self, Verdict};
+use spinstack_shared::request::json_body;
+use spinstack_shared::respond::json;
+use spinstack_shared::users::{self, USER_COLUMNS, users_from};
+
+use crate::Context;
+
+pub fn get(context: &Context<'_>) -> Result<Response, Problem> {
+    Ok(json(200, &context.caller.user))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Body {
+    name: Option<String>,
+    password: Option<String>,
+    current_password: Option<String>,
+}
+
+pub fn patch(context: &Context<'_>) -> Result<Response, Problem> {
+    let body: Body = json_body(context.request)?;
+    let mut errors = FieldErrors::default();
+    if body.name.is_none() && body.password.is_none() {
+        errors.add("name", "send a new name, a new password, or both");
+    }
+    let name = body
+        .name
+        .as_deref()
+        .and_then(|raw| errors.check("name", DisplayName::parse(raw)));
+    let password = body
+        .password
+        .as_deref()
+        .and_then(|raw| errors.check("password", Password::parse(raw)));
+    if body.password.is_some() && body.current_password.is_none() {
+        errors.add("current_password", "is required to change the password");
+    }
+    errors.into_result()?;
+
+    let id = context.caller.id();
+    let db = &context.db;
+    let new_hash = match (&password, &body.current_password) {
+        (Some(password), Some(current)) => {
+            check_current_password(context, current)?;
+            Some(passwords::hash(password.expose()).map_err(|e| {
+                eprintln!("users: cannot hash a password: {e}");
+                Problem::internal()
+            })?)
+        }
+        _ => None,
+    };
+    let sql = format!(
+        "UPDATE users SET name = coalesce($2, name), password_hash = coalesce($3, password_hash), \
+         updated_at = now() WHERE id = $1 AND active RETURNING {USER_COLUMNS}"
+    );
+    let rows = db.query(
+        &sql,
+        &[
+            uuid_param(id),
+            optional(name.as_ref().map(|n| n.as_str())),
+            optional(new_hash.as_deref()),
+        ],
+    )?;
+    let user = users_from(&rows)?
+        .into_iter()
+        .next()
+        .ok_or_else(Problem::not_found)?;
+    if new_hash.is_some() {
+        db.execute(
+            "UPDATE refresh_families SET revoked_at = now() \
+             WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
+            &[uuid_param(id), uuid_param(context.caller.session_id)],
+        )?;
+    }
+    users::invalidate(&context.cache, id);
+    Ok(json(200, &user))
+}
+
+fn optional(value: Option<&str>) -> spin_sdk::pg4::ParameterValue {
+    value.map_or(spin_sdk::pg4::ParameterValue::DbNull, str_param)
+}
+
+/// 422 on `current_password` unless it is the caller's password.
+fn check_current_password(context: &Context<'_>, current: &str) -> Result<(), Problem> {
+    let rows = context.db.query(
+        "SELECT password_hash FROM users WHERE id = $1 AND active",
+        &[uuid_param(context.caller.id())],
+    )?;
+    let stored: Option<String> = rows.rows().next().and_then(|row| row.get("password_hash"));
+    let verdict = match stored {
+        Some(hash) => passwords::verify(current, &hash),
+        None => Verdict::Wrong,
+    };
+    if verdict == Verdict::Wrong {
+        return Err(Problem::invalid_field(
+            "current_password",
+            "is not your current password",
+        ));
+    }
+    Ok(())
+}
