@@ -11,7 +11,7 @@ echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo clippy --locked --target wasm32-wasip2 \
-    -p spinstack-shared -p health -p fixture-probe -p fixture-hello -p fixture-pg -p fixture-kvbench \
+    -p spinstack-shared -p health -p auth -p users -p uploads -p web -p fixture-probe -p fixture-hello -p fixture-pg -p fixture-kvbench \
     -- -D warnings
 
 echo "== contract and gateway config (nginx-check installs the nginx the parity test runs)"
@@ -25,4 +25,7 @@ target/debug/spinstack build
 echo "== tests: crates, host conformance, host-agnostic HTTP suite"
 cargo test --locked
 # Component crates whose logic tests run natively (spin-sdk compiles for the host).
-cargo test --locked -p spinstack-shared -p health
+cargo test --locked -p spinstack-shared -p health -p auth -p users -p web
+
+echo "== web app: Vitest, build budget, end-to-end in Chromium"
+scripts/frontend-test.sh

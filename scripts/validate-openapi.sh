@@ -52,6 +52,28 @@ for spec in "${specs[@]}"; do
         status=1
         continue
     fi
+    # YAML forbids duplicate keys, but PyYAML (and so the validator) keeps
+    # the last one silently; other tools (openapi-typescript) refuse the file.
+    if ! dup="$("${venv}/bin/python" - "${spec}" <<'PY' 2>&1
+import sys, yaml
+class Strict(yaml.SafeLoader):
+    pass
+def mapping(loader, node, deep=False):
+    keys = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in keys:
+            raise SystemExit(f"duplicate key {key!r} at line {key_node.start_mark.line + 1}")
+        keys.add(key)
+    return loader.construct_mapping(node, deep)
+Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+yaml.load(open(sys.argv[1]), Loader=Strict)
+PY
+)"; then
+        echo "openapi: FAIL ${spec}: ${dup}" >&2
+        status=1
+        continue
+    fi
     if output="$("${venv}/bin/openapi-spec-validator" --schema 3.1 "${spec}" 2>&1)"; then
         echo "openapi: OK ${spec} is a valid OpenAPI 3.1 document (openapi-spec-validator ${VALIDATOR_VERSION})"
     else

@@ -4,7 +4,10 @@
 
 #![allow(dead_code)]
 
+pub mod api;
 pub mod database;
+pub mod frontend;
+pub mod redis;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -35,7 +38,7 @@ pub fn app_component(name: &str) -> PathBuf {
 }
 
 const FIXTURES: &[&str] = &["fixture-probe", "fixture-hello", "fixture-pg"];
-const APP_COMPONENTS: &[&str] = &["health"];
+const APP_COMPONENTS: &[&str] = &["health", "auth", "users", "uploads", "web"];
 
 /// Builds the fixture crates.
 fn build_fixtures() -> PathBuf {
@@ -114,11 +117,18 @@ fn write_project(manifest: &str, options: &mut AppOptions) -> (tempfile::TempDir
         .replace("{hello}", fixture("fixture-hello").to_str().unwrap())
         .replace("{pg}", fixture("fixture-pg").to_str().unwrap());
     // Only the tests that run the app's own components build them.
-    let manifest = if manifest.contains("{health}") {
+    let mut manifest = if manifest.contains("{health}") {
         manifest.replace("{health}", app_component("health").to_str().unwrap())
     } else {
         manifest
     };
+    for name in APP_COMPONENTS {
+        let placeholder = format!("{{app:{name}}}");
+        if manifest.contains(&placeholder) {
+            manifest = manifest.replace(&placeholder, app_component(name).to_str().unwrap());
+        }
+    }
+    frontend::link_dist(&manifest, dir.path());
     std::fs::write(&manifest_path, manifest).unwrap();
     for (path, contents) in &options.files {
         let path = dir.path().join(path);

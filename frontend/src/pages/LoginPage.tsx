@@ -1,0 +1,78 @@
+import { type FormEvent, useState } from "react";
+import { ApiError, messageFor } from "../api/problem";
+import { useAuth } from "../auth/AuthContext";
+import { Alert } from "../components/Alert";
+import { Field } from "../components/Field";
+import { Page } from "../components/Page";
+import { Link, navigate, useLocation } from "../router";
+
+/** Only local paths: a `next` parameter must not send anyone to another site. */
+export function safeNext(next: string | null): string {
+  return next && next.startsWith("/") && !next.startsWith("//") && !next.startsWith("/\\") ? next : "/uploads";
+}
+
+export function LoginPage() {
+  const auth = useAuth();
+  const { query } = useLocation();
+  const [email, setEmail] = useState(query.get("email") ?? "");
+  const [password, setPassword] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const registered = query.get("registered") === "1";
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await auth.login(email, password);
+      navigate(safeNext(query.get("next")), { replace: true });
+    } catch (e) {
+      setError(e);
+      setPassword("");
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const fieldErrors = (name: string) => (error instanceof ApiError ? error.field(name) : []);
+  return (
+    <Page title="Log in">
+      {registered && !error && <Alert kind="success">Your account is ready. Log in to continue.</Alert>}
+      {auth.restoreError && !error && <Alert>{auth.restoreError}</Alert>}
+      {error != null && (
+        <Alert focus>
+          {messageFor(error)}
+        </Alert>
+      )}
+      <form className="form" onSubmit={submit} noValidate aria-busy={busy}>
+        <Field
+          label="Email"
+          type="email"
+          name="email"
+          autoComplete="username"
+          required
+          value={email}
+          errors={fieldErrors("email")}
+          onChange={(e) => setEmail(e.target.value)}
+        />
+        <Field
+          label="Password"
+          type="password"
+          name="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          errors={fieldErrors("password")}
+          onChange={(e) => setPassword(e.target.value)}
+        />
+        <button type="submit" className="button-primary" disabled={busy}>
+          {busy ? "Logging in…" : "Log in"}
+        </button>
+      </form>
+      <p>
+        No account yet? <Link href="/register">Create one</Link>.
+      </p>
+    </Page>
+  );
+}

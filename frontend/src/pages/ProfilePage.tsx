@@ -1,0 +1,152 @@
+import { type FormEvent, useEffect, useState } from "react";
+import { unwrap } from "../api/client";
+import { ApiError, messageFor } from "../api/problem";
+import { useAuth } from "../auth/AuthContext";
+import { Alert } from "../components/Alert";
+import { Field } from "../components/Field";
+import { Page } from "../components/Page";
+
+function NameForm() {
+  const { api, user, setUser } = useAuth();
+  const [name, setName] = useState(user?.name ?? "");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+  useEffect(() => {
+    if (user) setName(user.name);
+  }, [user]);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    setSaved(false);
+    try {
+      setUser(unwrap(await api.PATCH("/api/users/me", { body: { name } })));
+      setSaved(true);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const errors = error instanceof ApiError ? error.field("name") : [];
+  return (
+    <form className="form card" onSubmit={submit} noValidate aria-labelledby="name-heading">
+      <h2 id="name-heading">Name</h2>
+      {error != null && <Alert>{messageFor(error)}</Alert>}
+      {saved && <Alert kind="success">Your name was saved.</Alert>}
+      <Field
+        label="Display name"
+        name="name"
+        autoComplete="name"
+        required
+        maxLength={100}
+        value={name}
+        errors={errors}
+        onChange={(e) => setName(e.target.value)}
+      />
+      <button type="submit" className="button-primary" disabled={busy}>
+        Save name
+      </button>
+    </form>
+  );
+}
+
+function PasswordForm() {
+  const { api, setUser } = useAuth();
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [confirm, setConfirm] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [saved, setSaved] = useState(false);
+
+  const mismatch = confirm !== "" && confirm !== next;
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setSaved(false);
+    if (next !== confirm) {
+      setError(new ApiError({ status: 422, detail: "The new passwords do not match.", fieldErrors: { confirm: ["Type the same new password twice."] } }));
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      setUser(unwrap(await api.PATCH("/api/users/me", { body: { password: next, current_password: current } })));
+      setSaved(true);
+      setCurrent("");
+      setNext("");
+      setConfirm("");
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const field = (name: string) => (error instanceof ApiError ? error.field(name) : []);
+  return (
+    <form className="form card" onSubmit={submit} noValidate aria-labelledby="password-heading">
+      <h2 id="password-heading">Password</h2>
+      {error != null && <Alert>{messageFor(error)}</Alert>}
+      {saved && <Alert kind="success">Your password was changed.</Alert>}
+      <Field
+        label="Current password"
+        type="password"
+        name="current_password"
+        autoComplete="current-password"
+        required
+        value={current}
+        errors={field("current_password")}
+        onChange={(e) => setCurrent(e.target.value)}
+      />
+      <Field
+        label="New password"
+        type="password"
+        name="password"
+        autoComplete="new-password"
+        required
+        minLength={8}
+        maxLength={128}
+        hint="8 to 128 characters."
+        value={next}
+        errors={field("password")}
+        onChange={(e) => setNext(e.target.value)}
+      />
+      <Field
+        label="New password, again"
+        type="password"
+        name="confirm"
+        autoComplete="new-password"
+        required
+        value={confirm}
+        errors={mismatch ? ["Type the same new password twice."] : field("confirm")}
+        onChange={(e) => setConfirm(e.target.value)}
+      />
+      <button type="submit" className="button-primary" disabled={busy}>
+        Change password
+      </button>
+    </form>
+  );
+}
+
+export function ProfilePage() {
+  // A failure to read the account is shown by the app's layout.
+  const { user } = useAuth();
+  return (
+    <Page title="Profile">
+      {user && (
+        <dl className="facts">
+          <dt>Email</dt>
+          <dd>{user.email}</dd>
+          <dt>Role</dt>
+          <dd>{user.role}</dd>
+        </dl>
+      )}
+      <div className="cards">
+        <NameForm />
+        <PasswordForm />
+      </div>
+    </Page>
+  );
+}

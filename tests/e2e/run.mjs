@@ -1,0 +1,504 @@
+// End-to-end tests of the web app in a real browser: Debian's Chromium
+// (/usr/bin/chromium, or $CHROMIUM) driven by playwright-core, against
+// `spinstack up` on the project's spin.toml with embedded Postgres and S3.
+//
+// usage: node tests/e2e/run.mjs            (after `spinstack build`)
+//   E2E_BASE_URL=http://host:port   test a running deployment instead
+//   E2E_ONLY=substring              run only the matching tests
+//
+// Any failure fails the run (a component missing from the manifest too).
+// Screenshots of every page go to tests/e2e/screenshots/ (gitignored).
+// Ends with "N passed, N failed".
+
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, chmodSync, existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "../..");
+const require = createRequire(join(root, "frontend/package.json"));
+const { chromium } = require("playwright-core");
+
+const SHOTS = join(here, "screenshots");
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+const ADMIN_EMAIL = "admin@e2e.example.com";
+const ADMIN_PASSWORD = "admin-e2e-password-1";
+const FIRST_LOAD_BUDGET = 200 * 1024;
+const manifest = readFileSync(join(root, "spin.toml"), "utf8");
+const routed = (component) => new RegExp(`component\\s*=\\s*"${component}"`).test(manifest);
+
+// ---------------------------------------------------------------- harness
+
+const results = [];
+function requireComponent(name) {
+  if (!routed(name)) throw new Error(`spin.toml has no route to component "${name}"`);
+}
+function assert(condition, message) {
+  if (!condition) throw new Error(message);
+}
+function equal(actual, expected, message) {
+  if (actual !== expected) throw new Error(`${message}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+async function startHost() {
+  const binary = join(root, "target/debug/spinstack");
+  if (!existsSync(binary)) throw new Error("target/debug/spinstack is missing: run `cargo build -p spinstack` and `target/debug/spinstack build` first");
+  const state = mkdtempSync(join(tmpdir(), "spinstack-e2e-"));
+  // The embedded Postgres runs as an unprivileged user when we are root: it
+  // must be able to reach its data directory inside.
+  chmodSync(state, 0o755);
+  const port = await freePort();
+  const log = [];
+  const child = spawn(
+    binary,
+    [
+      "up",
+      "-f", join(root, "spin.toml"),
+      "--gateway", "none",
+      "--listen", `127.0.0.1:${port}`,
+      "--state-dir", state,
+      "--cache-dir", join(root, "target/spinstack-e2e-cache"),
+    ],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        RUST_LOG: process.env.RUST_LOG ?? "warn",
+        SPIN_VARIABLE_ADMIN_EMAIL: ADMIN_EMAIL,
+        SPIN_VARIABLE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  const baseUrl = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`spinstack did not start in 240 s:\n${log.join("")}`)), 240_000);
+    child.stdout.on("data", (chunk) => {
+      const text = chunk.toString();
+      log.push(text);
+      const match = /^Serving (\S+)/m.exec(text);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1].replace(/\/$/, ""));
+      }
+    });
+    child.stderr.on("data", (chunk) => log.push(chunk.toString()));
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`spinstack exited (${code}) before serving:\n${log.join("")}`));
+    });
+  });
+  child.removeAllListeners("exit");
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => {
+        const force = setTimeout(() => child.kill("SIGKILL"), 15_000);
+        child.on("exit", () => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+    }
+    rmSync(state, { recursive: true, force: true });
+  };
+  return { baseUrl, stop, log };
+}
+
+// ---------------------------------------------------------------- helpers
+
+const unique = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+const user = { name: "Erin E2E", email: `erin-${unique}@e2e.example.com`, password: "erin-password-1" };
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function heading(page, text) {
+  await page.getByRole("heading", { level: 1, name: text }).waitFor({ timeout: 15_000 });
+}
+
+async function login(page, base, email, password) {
+  // Start signed out whatever an earlier step left behind.
+  await page.context().clearCookies();
+  await page.goto(`${base}/login`);
+  await heading(page, "Log in");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+}
+
+/** A file of `size` pseudo-random bytes (so compression cannot shrink it). */
+function makeFile(size) {
+  const out = Buffer.alloc(size);
+  let block = createHash("sha256").update(unique).digest();
+  for (let i = 0; i < size; i += block.length) {
+    block.copy(out, i);
+    block = createHash("sha256").update(block).digest();
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------- tests
+
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+test("first load: under 200 KB transferred, nothing from another origin", async ({ browser, base }) => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.setCacheDisabled", { cacheDisabled: true });
+  const requests = new Map();
+  let transferred = 0;
+  cdp.on("Network.requestWillBeSent", (e) => requests.set(e.requestId, { url: e.request.url }));
+  cdp.on("Network.responseReceived", (e) => {
+    const r = requests.get(e.requestId);
+    if (r) {
+      r.status = e.response.status;
+      r.encoding = e.response.headers["content-encoding"] ?? e.response.headers["Content-Encoding"] ?? "";
+    }
+  });
+  cdp.on("Network.loadingFinished", (e) => {
+    const r = requests.get(e.requestId);
+    if (r) r.bytes = e.encodedDataLength;
+    transferred += e.encodedDataLength;
+  });
+  const violations = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && /Content Security Policy/i.test(m.text())) violations.push(m.text());
+  });
+  await page.goto(`${base}/login`, { waitUntil: "networkidle" });
+  await heading(page, "Log in");
+  const origin = new URL(base).origin;
+  const foreign = [...requests.values()].filter((r) => !r.url.startsWith(origin) && !r.url.startsWith("data:"));
+  equal(foreign.length, 0, `requests to other origins: ${foreign.map((r) => r.url).join(", ")}`);
+  equal(violations.length, 0, `CSP violations: ${violations.join(" | ")}`);
+  const report = { url: `${base}/login`, transferred_bytes: transferred, budget_bytes: FIRST_LOAD_BUDGET, requests: [...requests.values()] };
+  writeFileSync(join(SHOTS, "first-load.json"), JSON.stringify(report, null, 2));
+  console.log(`  first load: ${transferred} bytes over the wire in ${requests.size} requests`);
+  for (const r of requests.values()) console.log(`    ${r.status} ${r.encoding || "identity"} ${r.bytes} ${r.url}`);
+  assert(transferred > 0, "nothing was measured");
+  assert(transferred < FIRST_LOAD_BUDGET, `first load transferred ${transferred} bytes, over the ${FIRST_LOAD_BUDGET} budget`);
+  await context.close();
+});
+
+test("register, then log in (cookie mode): __Host- cookies are kept on http://127.0.0.1", async ({ page, context, base }) => {
+  await page.goto(`${base}/register`);
+  await heading(page, "Create an account");
+  await shot(page, "register");
+  await page.getByLabel("Name").fill(user.name);
+  await page.getByLabel("Email").fill(user.email);
+  await page.getByLabel("Password").fill(user.password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await heading(page, "Log in");
+  await page.getByText("Your account is ready").waitFor();
+  equal(await page.getByLabel("Email").inputValue(), user.email, "the email is carried to the login form");
+  await shot(page, "login");
+  await page.getByLabel("Password", { exact: true }).fill(user.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await heading(page, "Uploads");
+  equal(new URL(page.url()).pathname, "/uploads", "lands on the uploads page");
+  const cookies = await context.cookies(base);
+  const refresh = cookies.find((c) => c.name === "__Host-spinstack-refresh");
+  const csrf = cookies.find((c) => c.name === "__Host-spinstack-csrf");
+  assert(refresh, `Chromium did not keep the refresh cookie on ${base} (cookies: ${cookies.map((c) => c.name).join(", ")})`);
+  assert(refresh.httpOnly && refresh.secure && refresh.sameSite === "Strict", "refresh cookie is HttpOnly, Secure, SameSite=Strict");
+  assert(csrf && !csrf.httpOnly, "the CSRF cookie is readable by the page");
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
+  equal(stored, "{}{}", "nothing in localStorage or sessionStorage");
+});
+
+test("the session survives a reload (one refresh from the cookie)", async ({ page, base }) => {
+  const refreshes = [];
+  page.on("request", (r) => r.url().endsWith("/api/auth/refresh") && refreshes.push(r));
+  await page.reload();
+  await heading(page, "Uploads");
+  equal(refreshes.length, 1, "one refresh on load");
+  await page.getByRole("button", { name: "Log out" }).waitFor();
+  await page.goto(`${base}/profile`);
+  await heading(page, "Profile");
+  await shot(page, "profile");
+});
+
+test("profile: change the name, and the password (current one required)", async ({ page, base }) => {
+  requireComponent("users");
+  await page.goto(`${base}/profile`);
+  await heading(page, "Profile");
+  await page.getByText(user.email).waitFor();
+  await page.getByLabel("Display name").fill("Erin Renamed");
+  await page.getByRole("button", { name: "Save name" }).click();
+  await page.getByText("Your name was saved.").waitFor();
+  await page.reload();
+  await heading(page, "Profile");
+  await page.waitForFunction(() => document.querySelector("input[name=name]")?.value === "Erin Renamed");
+  await page.getByLabel("Current password").fill("not-the-password");
+  await page.getByLabel("New password", { exact: true }).fill("erin-password-2");
+  await page.getByLabel("New password, again").fill("erin-password-2");
+  await page.getByRole("button", { name: "Change password" }).click();
+  await page.locator(".card .alert-error").first().waitFor();
+  await shot(page, "profile-error");
+  await page.getByLabel("Current password").fill(user.password);
+  await page.getByLabel("New password", { exact: true }).fill("erin-password-2");
+  await page.getByLabel("New password, again").fill("erin-password-2");
+  await page.getByRole("button", { name: "Change password" }).click();
+  await page.getByText("Your password was changed.").waitFor();
+  user.password = "erin-password-2";
+});
+
+test("upload a file: progress to 100%, download the same bytes, delete it", async ({ page, base, context }) => {
+  requireComponent("uploads");
+  await page.goto(`${base}/uploads`);
+  await heading(page, "Uploads");
+  const bytes = makeFile(3 * 1024 * 1024 + 123);
+  const name = `e2e-${unique}.bin`;
+  // Slow the link so the progress bar has something to show.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Network.enable");
+  await cdp.send("Network.emulateNetworkConditions", {
+    offline: false,
+    latency: 20,
+    downloadThroughput: 50 * 1024 * 1024,
+    uploadThroughput: 2 * 1024 * 1024,
+  });
+  const seen = new Set();
+  const bar = page.getByRole("progressbar", { name: new RegExp(`^${name}`) });
+  await page.locator("input[type=file]").setInputFiles({ name, mimeType: "application/octet-stream", buffer: bytes });
+  await bar.waitFor();
+  for (let i = 0; i < 600; i += 1) {
+    seen.add(Number(await bar.getAttribute("value")));
+    if ((await bar.getAttribute("aria-label"))?.endsWith("Uploaded") || (await bar.getAttribute("aria-label"))?.endsWith("Failed")) break;
+    await page.waitForTimeout(50);
+  }
+  await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+  await shot(page, "uploads-progress");
+  const label = await bar.getAttribute("aria-label");
+  const failure = await page.locator(".transfer-error").allTextContents();
+  equal(label, `${name}: Uploaded`, `the upload finished (${failure.join(" ")})`);
+  equal(Number(await bar.getAttribute("value")), 100, "the bar ends at 100%");
+  await page.getByText("3.0 MB of 3.0 MB (100%)").waitFor();
+  console.log(`  progress values seen: ${[...seen].sort((a, b) => a - b).join(", ")}`);
+  assert([...seen].some((v) => v > 0 && v < 100), "the bar showed progress between 0 and 100%");
+
+  const row = page.getByRole("row", { name: new RegExp(name) });
+  await row.waitFor();
+  assert((await row.textContent()).includes("ready"), "the new upload is listed as ready");
+  await shot(page, "uploads");
+
+  const [download] = await Promise.all([
+    page.waitForEvent("download", { timeout: 20_000 }),
+    page.getByRole("button", { name: `Download ${name}` }).click(),
+  ]);
+  const saved = await download.path();
+  assert(Buffer.compare(readFileSync(saved), bytes) === 0, "the downloaded bytes are the uploaded ones");
+
+  await page.getByRole("button", { name: `Delete ${name}` }).click();
+  await page.getByRole("button", { name: `Yes, delete ${name}` }).click();
+  await row.waitFor({ state: "detached" });
+  await page.reload();
+  await heading(page, "Uploads");
+  await page.waitForLoadState("networkidle");
+  equal(await page.getByRole("row", { name: new RegExp(name) }).count(), 0, "the deleted upload stays gone after a reload");
+});
+
+test("a large file goes through presign → PUT to the store → complete", async ({ page, base }) => {
+  requireComponent("uploads");
+  // Where does a presigned upload go? Ask the API directly (body-mode login).
+  const session = await page.request.post(`${base}/api/auth/login`, { data: { email: user.email, password: user.password } });
+  equal(session.status(), 200, "API login");
+  const { access_token: token } = await session.json();
+  const auth = { Authorization: `Bearer ${token}` };
+  const presign = await page.request.post(`${base}/api/uploads/presign`, {
+    headers: auth,
+    data: { filename: "probe.bin", content_type: "application/octet-stream", size: 1 },
+  });
+  equal(presign.status(), 200, "presign");
+  const { upload, upload_url: uploadUrl } = await presign.json();
+  await page.request.delete(`${base}/api/uploads/${upload.id}`, { headers: auth });
+  const csp = (await page.request.get(`${base}/`)).headers()["content-security-policy"] ?? "";
+  const store = new URL(uploadUrl, base).origin;
+  // The gateway serves the store on the app's own origin (/_storage), so
+  // the page may PUT there under the CSP.
+  assert(
+    store === new URL(base).origin || csp.includes(store),
+    `the presigned URL is on ${store}, another origin, which "${csp}" forbids the page to reach`,
+  );
+  await page.goto(`${base}/uploads`);
+  await heading(page, "Uploads");
+  const bytes = makeFile(9 * 1024 * 1024);
+  const name = `e2e-large-${unique}.bin`;
+  await page.locator("input[type=file]").setInputFiles({ name, mimeType: "application/octet-stream", buffer: bytes });
+  const bar = page.getByRole("progressbar", { name: `${name}: Uploaded` });
+  await bar.waitFor({ timeout: 60_000 });
+  const [download] = await Promise.all([
+    page.waitForEvent("download", { timeout: 20_000 }),
+    page.getByRole("button", { name: `Download ${name}` }).click(),
+  ]);
+  assert(Buffer.compare(readFileSync(await download.path()), bytes) === 0, "the downloaded bytes are the uploaded ones");
+  await page.getByRole("button", { name: `Delete ${name}` }).click();
+  await page.getByRole("button", { name: `Yes, delete ${name}` }).click();
+  await page.getByRole("row", { name: new RegExp(name) }).waitFor({ state: "detached" });
+});
+
+test("log out: the session ends and does not come back on reload", async ({ page, base, context }) => {
+  await page.goto(`${base}/uploads`);
+  await heading(page, "Uploads");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await heading(page, "Log in");
+  const names = (await context.cookies(base)).map((c) => c.name);
+  assert(!names.includes("__Host-spinstack-refresh"), `cookies cleared (left: ${names.join(", ")})`);
+  await page.goto(`${base}/uploads`);
+  await heading(page, "Log in");
+  equal(new URL(page.url()).search, "?next=%2Fuploads", "protected pages send to the login page");
+});
+
+test("a wrong password shows the error", async ({ page, base }) => {
+  await login(page, base, user.email, "definitely-wrong");
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  equal((await alert.textContent()).trim(), "Wrong email or password.", "the API's detail is shown");
+  equal(await page.getByLabel("Password", { exact: true }).inputValue(), "", "the password field is cleared");
+  await shot(page, "login-error");
+});
+
+test("admin: users table with pages, change a role, delete a user", async ({ page, base }) => {
+  requireComponent("users");
+  // Enough accounts for two pages of 20.
+  for (let i = 0; i < 21; i += 1) {
+    const response = await page.request.post(`${base}/api/auth/register`, {
+      data: { email: `filler-${i}-${unique}@e2e.example.com`, password: "filler-password", name: `Filler ${i}` },
+    });
+    equal(response.status(), 201, `registering filler ${i}`);
+  }
+  await login(page, base, ADMIN_EMAIL, ADMIN_PASSWORD);
+  await heading(page, "Uploads");
+  await page.getByRole("link", { name: "Admin" }).click();
+  await heading(page, "Users");
+  const emails = () => page.locator("tbody tr td:nth-child(2)").allTextContents();
+  await page.locator("tbody tr").nth(19).waitFor();
+  await shot(page, "admin");
+  const first = await emails();
+  equal(first.length, 20, "a full first page");
+  await page.getByRole("button", { name: "Next page" }).click();
+  await page.getByText("Page 2").waitFor();
+  await page.waitForFunction((firstEmail) => !document.querySelector("tbody")?.textContent?.includes(firstEmail), first[0]);
+  const second = await emails();
+  assert(second.length >= 3, `the second page has the rest (${second.length})`);
+  assert(!second.some((e) => first.includes(e)), "pages do not overlap");
+  const everyone = new Set([...first, ...second]);
+  for (const email of [user.email, ADMIN_EMAIL, ...Array.from({ length: 21 }, (_, i) => `filler-${i}-${unique}@e2e.example.com`)]) {
+    assert(everyone.has(email), `${email} is on one of the pages`);
+  }
+  await page.getByRole("button", { name: "Previous page" }).click();
+  await page.getByText("Page 1").waitFor();
+  await page.getByRole("cell", { name: first[0], exact: true }).waitFor();
+  equal(JSON.stringify(await emails()), JSON.stringify(first), "back to the same first page");
+
+  const target = first.find((e) => e.startsWith("filler-"));
+  assert(target, "a filler account on the first page");
+  await page.getByLabel(`Role of ${target}`).selectOption("admin");
+  await page.getByRole("button", { name: `Save role of ${target}` }).click();
+  await page.getByRole("button", { name: `Save role of ${target}` }).waitFor({ state: "detached" });
+  await page.reload();
+  await heading(page, "Users");
+  await page.getByRole("cell", { name: target, exact: true }).waitFor();
+  equal(await page.getByLabel(`Role of ${target}`).inputValue(), "admin", "the role change is stored");
+
+  await page.getByRole("button", { name: `Delete ${target}` }).click();
+  await page.getByRole("button", { name: `Yes, delete ${target}` }).click();
+  await page.getByRole("cell", { name: target, exact: true }).waitFor({ state: "detached" });
+  await shot(page, "admin-after-delete");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await heading(page, "Log in");
+});
+
+test("a non-admin does not see the admin page", async ({ page, base }) => {
+  await login(page, base, user.email, user.password);
+  await heading(page, "Uploads");
+  equal(await page.getByRole("link", { name: "Admin" }).count(), 0, "no Admin link");
+  await page.goto(`${base}/admin`);
+  await page.getByRole("heading", { level: 1 }).waitFor();
+  const title = await page.getByRole("heading", { level: 1 }).textContent();
+  assert(title !== "Users", "the users table is not shown");
+});
+
+test("phone-sized screen: the pages fit without horizontal scrolling", async ({ browser, base }) => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  for (const path of ["/login", "/register"]) {
+    await page.goto(`${base}${path}`);
+    await page.getByRole("heading", { level: 1 }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert(overflow <= 0, `${path} scrolls sideways by ${overflow}px`);
+    await shot(page, `phone${path.replace("/", "-")}`);
+  }
+  await context.close();
+});
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  mkdirSync(SHOTS, { recursive: true });
+  const host = process.env.E2E_BASE_URL ? { baseUrl: process.env.E2E_BASE_URL.replace(/\/$/, ""), stop: async () => {}, log: [] } : await startHost();
+  console.log(`e2e: app at ${host.baseUrl}; browser ${CHROMIUM}`);
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    // As root (CI) Chromium's sandbox cannot start.
+    args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
+  });
+  // One browser context for the person's journey: cookies carry across steps.
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const pageErrors = [];
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  const only = process.env.E2E_ONLY;
+  try {
+    for (const { name, fn } of tests) {
+      if (only && !name.includes(only)) continue;
+      const started = Date.now();
+      try {
+        await fn({ browser, context, page, base: host.baseUrl });
+        if (pageErrors.length) throw new Error(`errors in the page: ${pageErrors.splice(0).join(" | ")}`);
+        results.push({ name, outcome: "passed" });
+        console.log(`ok      ${name} (${Date.now() - started} ms)`);
+      } catch (error) {
+        results.push({ name, outcome: "failed", why: error.message });
+        console.log(`FAILED  ${name}\n        ${String(error.stack ?? error).split("\n").slice(0, 6).join("\n        ")}`);
+        await shot(page, `failure-${results.length}`).catch(() => undefined);
+      }
+    }
+  } finally {
+    await browser.close();
+    await host.stop();
+  }
+  const count = (o) => results.filter((r) => r.outcome === o).length;
+  const failed = count("failed");
+  if (failed && host.log.length) {
+    const lines = host.log.join("").split("\n").filter((l) => !l.includes('"request_id"') || /"status":5\d\d/.test(l));
+    console.log(`--- spinstack log (tail, without ordinary access lines) ---\n${lines.slice(-40).join("\n")}`);
+  }
+  console.log(`screenshots: ${SHOTS}`);
+  console.log(`${count("passed")} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});
