@@ -86,26 +86,39 @@ pub fn load(db: &Db, id: Uuid) -> Result<Option<User>, Problem> {
 
 /// The active user `id` and their recently revoked sessions, from Postgres.
 fn load_cached(db: &Db, id: Uuid) -> Result<Option<CachedUser>, Problem> {
-    let Some(user) = load(db, id)? else {
-        return Ok(None);
-    };
     // An access token outlives its session's revocation by at most its own
     // lifetime plus the leeway.
     let window = config::parsed(
         "access_token_ttl_seconds",
         crate::token::DEFAULT_TTL_SECONDS,
     )? + crate::token::LEEWAY_SECONDS;
+    // One round trip: the user and, as one text column, those sessions.
+    let sql = format!(
+        "SELECT {USER_COLUMNS}, \
+           (SELECT string_agg(f.id::text, ',') FROM refresh_families f \
+            WHERE f.user_id = users.id \
+              AND f.revoked_at > now() - make_interval(secs => $2::bigint)) AS revoked_sessions \
+         FROM users WHERE id = $1 AND active"
+    );
     let rows = db.query(
-        "SELECT id::text AS id FROM refresh_families \
-         WHERE user_id = $1 AND revoked_at > now() - make_interval(secs => $2::bigint)",
+        &sql,
         &[
             crate::db::uuid_param(id),
             crate::db::int_param(window as i64),
         ],
     )?;
-    let revoked_sessions = rows
+    let revoked: Option<String> = rows
         .rows()
-        .filter_map(|row| Uuid::parse_str(&row.get::<String>("id")?).ok())
+        .next()
+        .and_then(|row| row.get::<Option<String>>("revoked_sessions"))
+        .flatten();
+    let Some(user) = users_from(&rows)?.into_iter().next() else {
+        return Ok(None);
+    };
+    let revoked_sessions = revoked
+        .iter()
+        .flat_map(|list| list.split(','))
+        .filter_map(|id| Uuid::parse_str(id).ok())
         .collect();
     Ok(Some(CachedUser {
         user,
