@@ -10,9 +10,7 @@ build_host
 build_fixtures fixture-hello
 work="$(mktemp -d)"
 manifest "$work/spin.toml" hello "$WASM_DIR/fixture_hello.wasm"
-sed -e 's/rate = "30r\/s"/rate = "1000000r\/s"/' -e 's/^burst = 50$/burst = 1000000/' \
-    "$ROOT/infra/gateway.toml" >"$work/gateway.toml"
-grep -q 'rate = "1000000r/s"' "$work/gateway.toml"
+raised_rate_policy "$work/gateway.toml"
 
 run() {
     start_server "$work/$1.log" "$SPINSTACK" up -f "$work/spin.toml" --listen 127.0.0.1:0 \

@@ -1,18 +1,32 @@
 //! Spin's local service chaining: a request from one component to
 //! `http://<component>.spin.internal/...` is served in-process by that
 //! component (private routes included), with the headers Spin gives it.
+//! The outbound HTTP capability reaches it through [`ServiceChaining`].
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use http::{Request, Response};
 use spinstack_router::{RouteMatch, SERVICE_CHAINING_CLIENT_ADDR};
 use wasmtime_wasi_http::{Error, WasiBody};
 
-use crate::runtime::App;
+use crate::app::App;
+use crate::capabilities::outbound_http::ServiceChaining;
 use crate::server::set_spin_headers;
 
+impl ServiceChaining for App {
+    fn handle_chained(
+        self: Arc<Self>,
+        component_id: String,
+        request: Request<WasiBody>,
+    ) -> Pin<Box<dyn Future<Output = wasmtime_wasi_http::Result<Response<WasiBody>>> + Send>> {
+        Box::pin(async move { self.serve_chained(&component_id, request).await })
+    }
+}
+
 impl App {
-    pub async fn handle_chained(
+    async fn serve_chained(
         self: &Arc<Self>,
         component_id: &str,
         mut request: Request<WasiBody>,
@@ -36,7 +50,11 @@ impl App {
         );
         // No admission slot: the caller already holds one, and waiting for a
         // second could deadlock a full host.
-        match component.handle(self, request, None).await {
+        let chaining: Arc<dyn ServiceChaining> = self.clone();
+        match component
+            .handle(&self.runtime, &chaining, request, None)
+            .await
+        {
             Ok(response) => Ok(response),
             Err(failure) => {
                 tracing::error!(

@@ -1,22 +1,8 @@
-//! `spinstack`: a Spin-compatible host on Wasmtime.
+//! `spinstack`, the command line: parses flags into the library's
+//! configuration and runs a command (`commands/`).
 
-mod access_log_writer;
-mod bench_cmd;
-mod bindings;
-mod build_cmd;
-mod capabilities;
-mod chaining;
 mod cli;
-mod compile_cache;
-mod embedded;
-mod engine;
-mod gateway;
-mod linker;
-mod loader;
-mod migrate;
-mod runtime;
-mod server;
-mod state;
+mod commands;
 
 use clap::Parser;
 
@@ -26,18 +12,18 @@ fn main() -> std::process::ExitCode {
     let access_log = init_logging();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Build(args) => build_cmd::build_all(&args.manifest),
+        Command::Build(args) => commands::build::build_all(&args.manifest),
         Command::Migrate(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(anyhow::Error::from)
-            .and_then(|runtime| runtime.block_on(migrate::run(&args))),
-        Command::Reset(args) => embedded::reset_command(&args),
+            .and_then(|runtime| runtime.block_on(commands::migrate::run(&args))),
+        Command::Reset(args) => commands::reset::run(&args),
         Command::Gateway(cli::GatewayCommand::RenderNginx {
             gateway,
             out,
             proxy_upstreams,
-        }) => gateway::render_nginx(&gateway, &out, &proxy_upstreams),
+        }) => commands::render_nginx::run(&gateway, &out, &proxy_upstreams),
         Command::BenchInstantiate {
             up,
             component,
@@ -45,13 +31,15 @@ fn main() -> std::process::ExitCode {
         } => tokio::runtime::Runtime::new()
             .map_err(anyhow::Error::from)
             .and_then(|runtime| {
-                runtime.block_on(bench_cmd::bench_instantiate(&up, &component, iterations))
+                runtime.block_on(commands::bench_instantiate::run(
+                    &up, &component, iterations,
+                ))
             }),
         Command::Up(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(anyhow::Error::from)
-            .and_then(|runtime| runtime.block_on(up(args))),
+            .and_then(|runtime| runtime.block_on(commands::up::run(args))),
     };
     access_log.flush_now();
     match result {
@@ -63,45 +51,10 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn up(args: cli::UpArgs) -> anyhow::Result<()> {
-    if args.build {
-        build_cmd::build_all(&args.manifest.manifest)?;
-    }
-    // Embedded Postgres and S3 when not configured, and the migrations.
-    let services = embedded::prepare_up(&args).await?;
-    let loaded = loader::load_with_services(&args, services.variables())?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
-    let address = listener.local_addr()?;
-    // The harness and people both read this line to find the server.
-    println!("Serving http://{address}");
-    for (route, component) in &loaded.routes {
-        println!("  {component}: http://{address}{route}");
-    }
-    let key_value = loaded.app.key_value.clone();
-    let _ticker = engine::EpochTicker::start(loaded.app.engine.clone());
-    let served = server::serve(loaded.app, listener, shutdown_signal()).await;
-    key_value.sync();
-    services.stop().await;
-    served
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("install SIGTERM handler");
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term.recv() => {},
-    }
-    tracing::info!("shutting down");
-}
-
 /// Two streams: the operator's log on stderr (RUST_LOG filters it), and the
 /// access log, one JSON object per request, on stdout through a background
 /// writer so a slow terminal or pipe never stalls a request.
-fn init_logging() -> access_log_writer::BufferedStdout {
+fn init_logging() -> spinstack::access_log_writer::BufferedStdout {
     use std::io::IsTerminal;
     use tracing_subscriber::filter::{EnvFilter, Targets};
     use tracing_subscriber::prelude::*;
@@ -117,7 +70,7 @@ fn init_logging() -> access_log_writer::BufferedStdout {
         .with_writer(std::io::stderr)
         .with_target(true)
         .with_filter(filter);
-    let writer = access_log_writer::BufferedStdout::start();
+    let writer = spinstack::access_log_writer::BufferedStdout::start();
     let access = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)

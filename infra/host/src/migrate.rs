@@ -9,7 +9,7 @@
 //! that was already applied is an error that names it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
@@ -220,76 +220,12 @@ fn describe_failure(migration: &Migration, error: &tokio_postgres::Error) -> any
     anyhow::anyhow!(message)
 }
 
-/// `spinstack migrate`: the database from `--database-url`, else the
-/// manifest's `database_url` variable (environment, then default), else the
-/// embedded Postgres (started for the run). With both `--database-url` and
-/// `--migrations`, no manifest is needed.
-pub async fn run(args: &crate::cli::MigrateArgs) -> anyhow::Result<()> {
-    use spinstack_manifest::{Manifest, RuntimeConfig};
-
-    let mut manifest = None;
-    let mut manifest = || -> anyhow::Result<Manifest> {
-        if manifest.is_none() {
-            manifest = Some(Manifest::from_file(&args.manifest.manifest)?);
-        }
-        Ok(manifest.clone().expect("just set"))
-    };
-    let dir = match &args.migrations {
-        Some(dir) => dir.clone(),
-        None => crate::embedded::migrations_dir(None, &manifest()?),
-    };
-    let migrations = load_dir(&dir)?;
-
-    let mut embedded = None;
-    let url = match &args.database_url {
-        Some(url) => url.clone(),
-        None => {
-            let manifest = manifest()?;
-            let name = crate::embedded::DATABASE_URL;
-            let configured = match manifest.variables.contains_key(name) {
-                true => manifest.variable_resolver().resolve(name)?.into_exposed(),
-                false => String::new(),
-            };
-            if configured.is_empty() {
-                let runtime_config = match &args.runtime_config_file {
-                    Some(path) => RuntimeConfig::from_file(path)?,
-                    None => RuntimeConfig::default(),
-                };
-                let state_dir =
-                    crate::loader::state_dir(args.state_dir.as_deref(), &manifest, &runtime_config);
-                let pg =
-                    crate::embedded::postgres::EmbeddedPostgres::start(&state_dir.join("postgres"))
-                        .await?;
-                let url = pg.database_url();
-                embedded = Some(pg);
-                url
-            } else {
-                configured
-            }
-        }
-    };
-    let result = apply(&url, &migrations).await;
-    if let Some(pg) = embedded {
-        pg.shutdown().await;
+/// `--migrations`, else `infra/migrations` beside the manifest.
+pub fn migrations_dir(flag: Option<&Path>, manifest: &spinstack_manifest::Manifest) -> PathBuf {
+    match flag {
+        Some(dir) => std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
+        None => manifest.base_dir.join("infra").join("migrations"),
     }
-    let outcome = result?;
-    if outcome.applied.is_empty() {
-        println!(
-            "Database up to date: {} migration(s) from {} already applied",
-            outcome.already_applied,
-            dir.display()
-        );
-    } else {
-        for name in &outcome.applied {
-            println!("Applied {name}");
-        }
-        println!(
-            "{} applied, {} already applied",
-            outcome.applied.len(),
-            outcome.already_applied
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]

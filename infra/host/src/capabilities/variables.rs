@@ -5,10 +5,55 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use wasmtime::component::Linker;
+
+use super::{AppContext, Capability, ComponentContext, HasView, HostView, InstanceContext, View};
 use crate::bindings::fermyon::spin2_0_0::variables::{self as wit, Error};
 
 /// A component's resolved variables, shared by all its instances.
 pub type ComponentVariables = Arc<HashMap<String, String>>;
+
+pub struct Variables;
+
+impl Capability for Variables {
+    const IMPORTS: &'static [&'static str] = &["fermyon:spin/variables@2."];
+    type App = ();
+    type Component = ComponentVariables;
+    type Instance = ComponentVariables;
+
+    fn init(_ctx: &AppContext<'_>) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    fn configure_component(
+        _app: &(),
+        ctx: &ComponentContext<'_>,
+    ) -> anyhow::Result<ComponentVariables> {
+        let resolved = ctx
+            .resolver
+            .resolve_component_variables(ctx.component)?
+            .into_iter()
+            .map(|(name, value)| (name, value.into_exposed()))
+            .collect();
+        Ok(Arc::new(resolved))
+    }
+
+    fn new_instance(
+        _app: &Arc<()>,
+        component: &ComponentVariables,
+        _ctx: &InstanceContext<'_>,
+    ) -> anyhow::Result<ComponentVariables> {
+        Ok(component.clone())
+    }
+
+    fn add_to_linker<T: HostView>(
+        linker: &mut Linker<T>,
+        get: fn(&mut T) -> View<'_, ComponentVariables>,
+    ) -> anyhow::Result<()> {
+        wit::add_to_linker::<T, HasView<ComponentVariables>>(linker, get)?;
+        Ok(())
+    }
+}
 
 /// Spin's rule for names: lowercase ASCII letters, digits and underscores,
 /// starting with a letter.
@@ -18,16 +63,12 @@ fn is_valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-impl wit::Host for crate::state::RequestState {
+impl wit::Host for View<'_, ComponentVariables> {
     async fn get(&mut self, name: String) -> wasmtime::Result<Result<String, Error>> {
         if !is_valid_name(&name) {
             return Ok(Err(Error::InvalidName(name)));
         }
-        Ok(self
-            .variables
-            .get(&name)
-            .cloned()
-            .ok_or(Error::Undefined(name)))
+        Ok(self.state.get(&name).cloned().ok_or(Error::Undefined(name)))
     }
 }
 

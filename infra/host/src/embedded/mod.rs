@@ -34,9 +34,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use spinstack_manifest::{Manifest, RuntimeConfig, StaticProvider, VariableResolver};
+use spinstack_manifest::{Manifest, StaticProvider, VariableResolver};
 
-use crate::cli::UpArgs;
+use crate::config::{HostConfig, state_dir};
 
 pub const DATABASE_URL: &str = "database_url";
 pub const DATABASE_HOST: &str = "database_host";
@@ -171,16 +171,12 @@ fn host_port_of(url: &str) -> Option<String> {
     })
 }
 
-/// `spinstack up`'s preparation: reset if asked, start the embedded services
-/// the app needs, and apply the migrations to its database.
-pub async fn prepare_up(args: &UpArgs) -> anyhow::Result<Services> {
-    let manifest = Manifest::from_file(&args.manifest.manifest)?;
-    let runtime_config = match &args.runtime_config_file {
-        Some(path) => RuntimeConfig::from_file(path)?,
-        None => RuntimeConfig::default(),
-    };
-    let state_dir = crate::loader::state_dir(args.state_dir.as_deref(), &manifest, &runtime_config);
-    if args.reset {
+/// `spinstack up`'s preparation: reset if asked, then start the embedded
+/// services the app needs. The caller applies the migrations.
+pub async fn prepare_up(config: &HostConfig, reset: bool) -> anyhow::Result<Services> {
+    let (manifest, runtime_config) = config.read_app()?;
+    let state_dir = state_dir(config.state_dir.as_deref(), &manifest, &runtime_config);
+    if reset {
         reset_state_dir(&state_dir, &manifest.base_dir)?;
     }
     // Report other missing required variables before starting anything (the
@@ -198,28 +194,21 @@ pub async fn prepare_up(args: &UpArgs) -> anyhow::Result<Services> {
     // store (same origin) when it has one and nobody chose otherwise.
     if unset(&manifest, &manifest.variable_resolver(), S3_PUBLIC_URL)?
         && let Some(path) = crate::gateway::proxy_path_for_variable(
-            args.gateway.as_deref(),
+            &config.gateway,
             &manifest.base_dir,
             S3_ENDPOINT,
         )?
     {
         services.values.insert(S3_PUBLIC_URL.into(), path);
     }
+    Ok(services)
+}
 
-    let migrations_dir = migrations_dir(args.migrations.as_deref(), &manifest);
-    if !migrations_dir.is_dir() {
-        tracing::debug!(
-            "no migrations directory at {}; none applied",
-            migrations_dir.display()
-        );
-        return Ok(services);
-    }
-    if !declared(&manifest, DATABASE_URL) {
-        tracing::info!(
-            "the manifest declares no {DATABASE_URL:?} variable; migrations in {} not applied",
-            migrations_dir.display()
-        );
-        return Ok(services);
+/// The app's database URL (the environment, the manifest's default, then
+/// `services`), or None when the manifest declares no `database_url`.
+pub fn database_url(manifest: &Manifest, services: &Services) -> anyhow::Result<Option<String>> {
+    if !declared(manifest, DATABASE_URL) {
+        return Ok(None);
     }
     let resolver = manifest
         .variable_resolver()
@@ -228,30 +217,7 @@ pub async fn prepare_up(args: &UpArgs) -> anyhow::Result<Services> {
     if url.expose().is_empty() {
         anyhow::bail!("variable {DATABASE_URL:?} is empty; cannot apply migrations");
     }
-    let migrations = crate::migrate::load_dir(&migrations_dir)?;
-    crate::migrate::apply(url.expose(), &migrations)
-        .await
-        .context("applying migrations before serving")?;
-    Ok(services)
-}
-
-/// `--migrations`, else `infra/migrations` beside the manifest.
-pub fn migrations_dir(flag: Option<&Path>, manifest: &Manifest) -> PathBuf {
-    match flag {
-        Some(dir) => std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
-        None => manifest.base_dir.join("infra").join("migrations"),
-    }
-}
-
-/// `spinstack reset`.
-pub fn reset_command(args: &crate::cli::ResetArgs) -> anyhow::Result<()> {
-    let manifest = Manifest::from_file(&args.manifest.manifest)?;
-    let runtime_config = match &args.runtime_config_file {
-        Some(path) => RuntimeConfig::from_file(path)?,
-        None => RuntimeConfig::default(),
-    };
-    let state_dir = crate::loader::state_dir(args.state_dir.as_deref(), &manifest, &runtime_config);
-    reset_state_dir(&state_dir, &manifest.base_dir)
+    Ok(Some(url.into_exposed()))
 }
 
 /// Deletes the state directory (compiled code, key-value data, the embedded

@@ -1,6 +1,8 @@
 //! The access log: one JSON line per request on stdout (target `access`),
 //! written when the response body has been sent, so `bytes` and
-//! `duration_ms` are the whole exchange's.
+//! `duration_ms` are the whole exchange's. The steps below it note what it
+//! cannot see itself in the response's extensions: which component answered
+//! ([`ServedBy`]) and what the rate limiter decided ([`RateLimitNote`]).
 
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -9,10 +11,70 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{Method, Response, StatusCode, header};
+use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, SizeHint};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+use super::client_address::ClientIp;
+use super::request_id::RequestId;
+use crate::step::PeerAddr;
+use crate::step::{HostResponse, Next, Step};
+
+/// The component that answered, in the response's extensions.
+#[derive(Clone, Debug)]
+pub struct ServedBy(pub Arc<str>);
+
+/// The rate limiter's decision (`none`, `zone:<name>`, `limited:<name>`), in
+/// the response's extensions.
+#[derive(Clone, Debug)]
+pub struct RateLimitNote(pub String);
+
+/// The step that logs every request once its response has been sent.
+pub struct AccessLog;
+
+impl<B: Send + 'static> Step<B> for AccessLog {
+    type NextBody = B;
+
+    async fn run<N: Next<B>>(self: Arc<Self>, request: Request<B>, next: N) -> HostResponse {
+        let started = Instant::now();
+        let client = match request.extensions().get::<ClientIp>() {
+            Some(ClientIp(ip)) => *ip,
+            None => request
+                .extensions()
+                .get::<PeerAddr>()
+                .map(|PeerAddr(peer)| peer.ip())
+                .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+        };
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .and_then(|RequestId(id)| id.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let response = next.run(request).await;
+        let record = AccessRecord {
+            request_id,
+            client,
+            method: method.to_string(),
+            path,
+            status: response.status().as_u16(),
+            component: response
+                .extensions()
+                .get::<ServedBy>()
+                .map(|ServedBy(id)| id.clone()),
+            rate_limit: response
+                .extensions()
+                .get::<RateLimitNote>()
+                .map(|RateLimitNote(note)| note.clone())
+                .unwrap_or_else(|| "none".into()),
+            started,
+        };
+        log_response(response, &method, record)
+    }
+}
 
 pub struct AccessRecord {
     pub request_id: String,

@@ -8,14 +8,18 @@
 
 pub mod access_log;
 mod body_limit;
-mod compression;
-pub mod proxy;
+pub mod client_address;
+pub mod request_id;
+pub mod request_limits;
+pub mod response_compression;
+pub mod security_headers;
+pub mod store_proxy;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Instant;
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, header};
 use spinstack_gateway::{
     BODY_TOO_LARGE_DETAIL, Gateway, GatewayConfig, RATE_LIMITED_DETAIL, RateDecision,
     normalize_path,
@@ -24,18 +28,19 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 pub use body_limit::{BodyLimit, LimitedBody};
 
-use crate::server::problem;
+use crate::config::GatewaySelection;
+use crate::host_responses as problem;
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-pub struct GatewayLayer {
+pub struct GatewayPolicy {
     policy: Gateway,
     /// The monotonic origin of the limiter's millisecond clock.
     started: Instant,
     security_headers: Vec<(HeaderName, HeaderValue)>,
     client_ip_header: HeaderName,
     /// The `[[proxies]]`, upstreams resolved.
-    proxies: Vec<proxy::Proxy>,
+    proxies: Vec<store_proxy::Proxy>,
 }
 
 /// Why a request was turned away before reaching a component.
@@ -51,7 +56,7 @@ pub struct Admitted {
     pub rate_limit: String,
 }
 
-impl GatewayLayer {
+impl GatewayPolicy {
     /// `variable` gives the application's variables (for proxy upstreams
     /// such as `variable:s3_endpoint`); `None` for an undeclared one.
     pub fn new(
@@ -63,7 +68,9 @@ impl GatewayLayer {
             .config()
             .proxies()
             .iter()
-            .map(|config| proxy::Proxy::new(config, policy.proxy_body_limit(config), variable))
+            .map(|config| {
+                store_proxy::Proxy::new(config, policy.proxy_body_limit(config), variable)
+            })
             .collect();
         let security_headers = policy
             .security_headers(false)
@@ -87,7 +94,7 @@ impl GatewayLayer {
 
     /// The proxy a request path is under (normalised as nginx does), if any.
     /// Such a request never reaches a component and has no rate limit.
-    pub fn proxy(&self, path: &str) -> Option<&proxy::Proxy> {
+    pub fn proxy(&self, path: &str) -> Option<&store_proxy::Proxy> {
         let config = self.policy.proxy(path)?;
         self.proxies
             .iter()
@@ -166,36 +173,64 @@ impl GatewayLayer {
         })
     }
 
-    /// Applies the response policy: security headers (overriding whatever
-    /// the component set), the request id, and compression (unless
-    /// `compress` is false: proxied bodies are opaque and go out as they came).
-    pub async fn finish(
-        &self,
-        mut response: Response<HyperOutgoingBody>,
-        request_id: HeaderValue,
-        method: &Method,
-        accept_encoding: Option<&str>,
-        compress: bool,
-    ) -> Response<HyperOutgoingBody> {
-        let headers = response.headers_mut();
-        for (name, value) in &self.security_headers {
-            headers.insert(name.clone(), value.clone());
-        }
-        headers.insert(X_REQUEST_ID, request_id);
-        if !compress {
-            return response;
-        }
-        compression::apply(&self.policy, response, method, accept_encoding).await
+    /// The headers every response gets, whatever the component set.
+    pub fn security_headers(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.security_headers
+    }
+
+    pub fn policy(&self) -> &Gateway {
+        &self.policy
     }
 }
 
-/// Loads the policy `spinstack up --gateway` names (see the flag's help);
-/// `variable` resolves the application's variables (proxy upstreams).
+/// Whether the request carries a body. A refusal leaves it unread, so the
+/// connection is closed after the answer (as nginx does): the client must not
+/// reuse a connection with half a body still in flight.
+pub fn has_body<B>(request: &http::Request<B>) -> bool {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    declared.is_some_and(|length| length > 0)
+        || request.headers().contains_key(header::TRANSFER_ENCODING)
+}
+
+/// The request's declared body length.
+pub fn content_length<B>(request: &http::Request<B>) -> Option<u64> {
+    request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+pub fn close_connection<B>(response: &mut Response<B>) {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+}
+
+/// Loads the policy `selection` names; `variable` resolves the
+/// application's variables (proxy upstreams).
 pub fn load(
-    flag: Option<&str>,
+    selection: &GatewaySelection,
     manifest_dir: &Path,
     variable: &dyn Fn(&str) -> Option<String>,
-) -> anyhow::Result<Option<GatewayLayer>> {
+) -> anyhow::Result<Option<std::sync::Arc<GatewayPolicy>>> {
+    let Some(config) = policy(selection, manifest_dir)? else {
+        return Ok(None);
+    };
+    Ok(Some(std::sync::Arc::new(GatewayPolicy::new(
+        config, variable,
+    )?)))
+}
+
+/// The policy `selection` names, `None` for [`GatewaySelection::Off`].
+fn policy(
+    selection: &GatewaySelection,
+    manifest_dir: &Path,
+) -> anyhow::Result<Option<GatewayConfig>> {
     let from_project = || -> anyhow::Result<GatewayConfig> {
         let path = manifest_dir.join(DEFAULT_POLICY_PATH);
         Ok(if path.exists() {
@@ -204,33 +239,34 @@ pub fn load(
             GatewayConfig::default()
         })
     };
-    let config = match flag {
-        Some("off") => return Ok(None),
-        Some("none") => from_project()?.disabled_rate_limits(),
-        Some(path) => GatewayConfig::from_file(path)?,
-        None => from_project()?,
-    };
-    Ok(Some(GatewayLayer::new(config, variable)?))
+    Ok(Some(match selection {
+        GatewaySelection::Off => return Ok(None),
+        GatewaySelection::WithoutRateLimits => from_project()?.disabled_rate_limits(),
+        GatewaySelection::File(path) => GatewayConfig::from_file(path)?,
+        GatewaySelection::Project => from_project()?,
+    }))
 }
 
-/// The prefix (without its last "/") under which the gateway `flag` selects
+/// The prefix (without its last "/") under which the selected policy
 /// proxies the upstream named by application variable `variable`, if any:
 /// `/_storage` for `s3_endpoint` with the project's policy.
 pub fn proxy_path_for_variable(
-    flag: Option<&str>,
+    selection: &GatewaySelection,
     manifest_dir: &Path,
     variable: &str,
 ) -> anyhow::Result<Option<String>> {
-    let config = match flag {
-        Some("off") => return Ok(None),
-        Some("none") | None => {
-            let path = manifest_dir.join(DEFAULT_POLICY_PATH);
-            if !path.exists() {
-                return Ok(None);
-            }
-            GatewayConfig::from_file(&path)?
-        }
-        Some(path) => GatewayConfig::from_file(path)?,
+    // Only a policy file proxies for the app: the built-in one is used when
+    // the project has none, and then the store is reached directly.
+    let project_file = manifest_dir.join(DEFAULT_POLICY_PATH);
+    if matches!(
+        selection,
+        GatewaySelection::Project | GatewaySelection::WithoutRateLimits
+    ) && !project_file.exists()
+    {
+        return Ok(None);
+    }
+    let Some(config) = policy(selection, manifest_dir)? else {
+        return Ok(None);
     };
     Ok(config
         .proxies()
@@ -243,28 +279,6 @@ pub fn proxy_path_for_variable(
 
 /// Where a project keeps its gateway policy, relative to spin.toml.
 pub const DEFAULT_POLICY_PATH: &str = "infra/gateway.toml";
-
-/// `spinstack gateway render-nginx`; `proxy_upstreams` are `PREFIX=URL`
-/// overrides of the proxies' `nginx_upstream`.
-pub fn render_nginx(policy: &Path, out: &Path, proxy_upstreams: &[String]) -> anyhow::Result<()> {
-    let mut config = GatewayConfig::from_file(policy)?;
-    for option in proxy_upstreams {
-        let (prefix, url) = option.split_once('=').ok_or_else(|| {
-            anyhow::anyhow!("--proxy-upstream {option:?}: expected PREFIX=URL, e.g. /_storage/=http://minio:9000")
-        })?;
-        config = config
-            .with_nginx_proxy_upstream(prefix, url)
-            .map_err(|why| anyhow::anyhow!("--proxy-upstream {option:?}: {why}"))?;
-    }
-    let rendered = spinstack_gateway::render_nginx(&config);
-    if out == Path::new("-") {
-        print!("{rendered}");
-    } else {
-        std::fs::write(out, rendered)?;
-        println!("wrote {}", out.display());
-    }
-    Ok(())
-}
 
 pub fn too_large() -> Response<HyperOutgoingBody> {
     problem::problem(StatusCode::PAYLOAD_TOO_LARGE, BODY_TOO_LARGE_DETAIL)

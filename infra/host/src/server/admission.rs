@@ -6,7 +6,52 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use http::Request;
+use parking_lot::Mutex;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use super::routing::Routed;
+use crate::app::App;
+use crate::gateway::access_log::ServedBy;
+use crate::host_responses;
+use crate::step::{HostResponse, Next, Step};
+
+/// The step that admits a routed request, or answers 503 with Retry-After.
+/// Unrouted requests (404s) never take a slot.
+pub struct AdmissionControl(pub Arc<App>);
+
+/// The request's slot, in its extensions, for the component to hold until
+/// its instance is gone (including while it streams its response body).
+#[derive(Clone)]
+pub struct Slot(Arc<Mutex<Option<OwnedSemaphorePermit>>>);
+
+impl Slot {
+    pub fn take(&self) -> Option<OwnedSemaphorePermit> {
+        self.0.lock().take()
+    }
+}
+
+impl<B: Send + 'static> Step<B> for AdmissionControl {
+    type NextBody = B;
+
+    async fn run<N: Next<B>>(self: Arc<Self>, mut request: Request<B>, next: N) -> HostResponse {
+        let Some(Routed(component)) = request.extensions().get::<Routed>().cloned() else {
+            return next.run(request).await;
+        };
+        let Some(permit) = self.0.admission.admit().await else {
+            let mut response =
+                host_responses::unavailable("The server is at capacity; retry shortly.", 1);
+            response
+                .extensions_mut()
+                .insert(ServedBy(component.id.clone()));
+            return response;
+        };
+        request
+            .extensions_mut()
+            .insert(Slot(Arc::new(Mutex::new(Some(permit)))));
+        next.run(request).await
+    }
+}
 
 pub struct Admission {
     slots: Arc<Semaphore>,

@@ -5,15 +5,91 @@ mod file_store;
 mod outage;
 mod redis_store;
 
-use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use wasmtime::component::Resource;
+use spinstack_manifest::{DEFAULT_KEY_VALUE_STORE, KeyValueBackendConfig};
+use wasmtime::component::{Linker, Resource};
 
+use super::{AppContext, Capability, ComponentContext, HasView, HostView, InstanceContext, View};
 use crate::bindings::fermyon::spin2_0_0::key_value::{self as wit, Error};
 pub use file_store::FileStore;
 pub use redis_store::RedisStore;
+
+pub struct KeyValue;
+
+impl Capability for KeyValue {
+    const IMPORTS: &'static [&'static str] = &["fermyon:spin/key-value@2."];
+    type App = KeyValueStores;
+    type Component = Arc<HashSet<String>>;
+    type Instance = KeyValueAccess;
+
+    /// Every store a component lists, backed as the runtime config's
+    /// `[key_value_store.<label>]` says; the `default` store (and
+    /// `type = "spin"` without a path) in the state directory.
+    fn init(ctx: &AppContext<'_>) -> anyhow::Result<KeyValueStores> {
+        let mut labels: BTreeSet<String> = ctx
+            .manifest
+            .components
+            .values()
+            .flat_map(|c| c.key_value_stores.iter().cloned())
+            .collect();
+        labels.extend(ctx.runtime_config.key_value_stores().keys().cloned());
+        let mut specs = Vec::new();
+        for label in labels {
+            let spec = match ctx.runtime_config.key_value_store(&label) {
+                Some(KeyValueBackendConfig::Redis { url }) => BackendSpec::Redis(url.clone()),
+                Some(KeyValueBackendConfig::Spin { path: Some(path) }) => {
+                    BackendSpec::File(path.clone())
+                }
+                Some(KeyValueBackendConfig::Spin { path: None }) => BackendSpec::Memory,
+                None if label == DEFAULT_KEY_VALUE_STORE => {
+                    BackendSpec::File(default_store_path(ctx.state_dir, &label))
+                }
+                None => anyhow::bail!("key-value store {label:?} is not configured"),
+            };
+            specs.push((label, spec));
+        }
+        KeyValueStores::open(specs)
+    }
+
+    fn configure_component(
+        _app: &KeyValueStores,
+        ctx: &ComponentContext<'_>,
+    ) -> anyhow::Result<Arc<HashSet<String>>> {
+        Ok(Arc::new(
+            ctx.component.key_value_stores.iter().cloned().collect(),
+        ))
+    }
+
+    fn new_instance(
+        app: &Arc<KeyValueStores>,
+        allowed: &Arc<HashSet<String>>,
+        _ctx: &InstanceContext<'_>,
+    ) -> anyhow::Result<KeyValueAccess> {
+        Ok(KeyValueAccess {
+            stores: app.clone(),
+            allowed: allowed.clone(),
+        })
+    }
+
+    fn add_to_linker<T: HostView>(
+        linker: &mut Linker<T>,
+        get: fn(&mut T) -> View<'_, KeyValueAccess>,
+    ) -> anyhow::Result<()> {
+        wit::add_to_linker::<T, HasView<KeyValueAccess>>(linker, get)?;
+        Ok(())
+    }
+
+    fn shutdown(app: &KeyValueStores) {
+        app.sync();
+    }
+}
+
+fn default_store_path(state_dir: &Path, label: &str) -> PathBuf {
+    state_dir.join("key_value").join(format!("{label}.kvlog"))
+}
 
 /// Where a label's data lives.
 pub enum BackendSpec {
@@ -105,19 +181,19 @@ async fn redis_call<T>(
     result.map_err(|_| unavailable())
 }
 
-impl wit::Host for crate::state::RequestState {}
+impl wit::Host for View<'_, KeyValueAccess> {}
 
-impl wit::HostStore for crate::state::RequestState {
+impl wit::HostStore for View<'_, KeyValueAccess> {
     async fn open(
         &mut self,
         label: String,
     ) -> wasmtime::Result<Result<Resource<OpenStore>, Error>> {
         // As Spin: a label the component does not list is access-denied,
         // whether or not the application has such a store.
-        if !self.key_value.allowed.contains(&label) {
+        if !self.state.allowed.contains(&label) {
             return Ok(Err(Error::AccessDenied));
         }
-        let Some(backend) = self.key_value.stores.stores.get(&label) else {
+        let Some(backend) = self.state.stores.stores.get(&label) else {
             return Ok(Err(Error::NoSuchStore));
         };
         let handle = OpenStore {
@@ -194,5 +270,57 @@ impl wit::HostStore for crate::state::RequestState {
     async fn drop(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<()> {
         self.table.delete(store)?;
         Ok(())
+    }
+}
+
+/// The capability through its view, without wasm or a store process: the
+/// in-memory backend stands in where the backend is not the point.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(allowed: &[&str]) -> KeyValueAccess {
+        let stores = KeyValueStores::open([
+            ("default".to_owned(), BackendSpec::Memory),
+            ("other".to_owned(), BackendSpec::Memory),
+        ])
+        .unwrap();
+        KeyValueAccess {
+            stores: Arc::new(stores),
+            allowed: Arc::new(allowed.iter().map(|s| (*s).to_owned()).collect()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_component_opens_only_the_labels_it_lists() {
+        let mut state = access(&["default", "missing"]);
+        let mut table = wasmtime::component::ResourceTable::new();
+        let mut view = View {
+            state: &mut state,
+            table: &mut table,
+        };
+        let refused = wit::HostStore::open(&mut view, "other".into())
+            .await
+            .unwrap();
+        assert!(matches!(refused, Err(Error::AccessDenied)));
+        let absent = wit::HostStore::open(&mut view, "missing".into())
+            .await
+            .unwrap();
+        assert!(matches!(absent, Err(Error::NoSuchStore)));
+        let store = wit::HostStore::open(&mut view, "default".into())
+            .await
+            .unwrap()
+            .unwrap();
+        let handle = || Resource::<OpenStore>::new_borrow(store.rep());
+        wit::HostStore::set(&mut view, handle(), "k".into(), b"v".to_vec())
+            .await
+            .unwrap()
+            .unwrap();
+        let value = wit::HostStore::get(&mut view, handle(), "k".into())
+            .await
+            .unwrap();
+        assert_eq!(value.unwrap(), Some(b"v".to_vec()));
+        let keys = wit::HostStore::get_keys(&mut view, handle()).await.unwrap();
+        assert_eq!(keys.unwrap(), vec!["k".to_owned()]);
     }
 }

@@ -6,7 +6,7 @@ use tokio_postgres::Config;
 use tokio_postgres::config::Host;
 
 use crate::bindings::spin::postgres4_0_0::postgres::Error;
-use crate::capabilities::outbound_http::OutboundPolicy;
+use crate::outbound_policy::OutboundPolicy;
 
 const DEFAULT_PORT: u16 = 5432;
 

@@ -31,32 +31,79 @@ mod values;
 use std::sync::Arc;
 use std::time::Instant;
 
-use wasmtime::component::Resource;
+use wasmtime::component::{Linker, Resource};
 
+use super::{AppContext, Capability, ComponentContext, HasView, HostView, InstanceContext, View};
+use crate::bindings::spin::postgres3_0_0::postgres as wit3;
 use crate::bindings::spin::postgres4_0_0::postgres::{
     self as wit, Error, ParameterValue, QueryError, RowSet,
 };
-use crate::capabilities::outbound_http::OutboundPolicy;
+use crate::outbound_policy::OutboundPolicy;
 pub use pool::{PostgresPools, PostgresSettings};
 
+pub struct Postgres;
+
+impl Capability for Postgres {
+    const IMPORTS: &'static [&'static str] = &[
+        "spin:postgres/postgres@3.0.0",
+        "spin:postgres/postgres@4.0.0",
+    ];
+    type App = PostgresPools;
+    type Component = Arc<OutboundPolicy>;
+    type Instance = PostgresAccess;
+
+    fn init(ctx: &AppContext<'_>) -> anyhow::Result<PostgresPools> {
+        Ok(PostgresPools::new(PostgresSettings {
+            naive: ctx.config.postgres_naive,
+            // A result larger than an instance's memory could never be
+            // handed to it.
+            max_result_bytes: ctx.config.max_instance_memory,
+            ..Default::default()
+        }))
+    }
+
+    fn configure_component(
+        _app: &PostgresPools,
+        ctx: &ComponentContext<'_>,
+    ) -> anyhow::Result<Arc<OutboundPolicy>> {
+        Ok(ctx.outbound.clone())
+    }
+
+    fn new_instance(
+        app: &Arc<PostgresPools>,
+        outbound: &Arc<OutboundPolicy>,
+        ctx: &InstanceContext<'_>,
+    ) -> anyhow::Result<PostgresAccess> {
+        Ok(PostgresAccess {
+            pools: app.clone(),
+            outbound: outbound.clone(),
+            open: 0,
+            deadline: ctx.deadline,
+        })
+    }
+
+    fn add_to_linker<T: HostView>(
+        linker: &mut Linker<T>,
+        get: fn(&mut T) -> View<'_, PostgresAccess>,
+    ) -> anyhow::Result<()> {
+        wit3::add_to_linker::<T, HasView<PostgresAccess>>(linker, get)?;
+        wit::add_to_linker::<T, HasView<PostgresAccess>>(linker, get)?;
+        Ok(())
+    }
+}
+
 /// What one request's instance may reach: the application's pools, through
-/// its component's outbound rules.
+/// its component's outbound rules, until the request's deadline.
 pub struct PostgresAccess {
     pools: Arc<PostgresPools>,
     outbound: Arc<OutboundPolicy>,
     open: usize,
+    deadline: Instant,
 }
 
 impl PostgresAccess {
-    pub fn new(pools: Arc<PostgresPools>, outbound: Arc<OutboundPolicy>) -> Self {
-        Self {
-            pools,
-            outbound,
-            open: 0,
-        }
-    }
-
-    async fn open(&mut self, address: &str, deadline: Instant) -> Result<Connection, Error> {
+    async fn open(&mut self, address: &str) -> Result<Connection, Error> {
+        let deadline = self.deadline;
         let config = address::check(address, &self.outbound).inspect_err(|e| {
             if let Error::ConnectionFailed(why) = e {
                 tracing::warn!("Postgres connection refused: {why}");
@@ -129,21 +176,21 @@ impl Connection {
     }
 }
 
-impl wit::Host for crate::state::RequestState {}
+impl wit::Host for View<'_, PostgresAccess> {}
 
-impl wit::HostConnection for crate::state::RequestState {
+impl wit::HostConnection for View<'_, PostgresAccess> {
     async fn open(
         &mut self,
         address: String,
     ) -> wasmtime::Result<Result<Resource<Connection>, Error>> {
-        let connection = match self.postgres.open(&address, self.deadline).await {
+        let connection = match self.state.open(&address).await {
             Ok(connection) => connection,
             Err(e) => return Ok(Err(e)),
         };
         match self.table.push(connection) {
             Ok(resource) => Ok(Ok(resource)),
             Err(_) => {
-                self.postgres.closed_one();
+                self.state.closed_one();
                 Ok(Err(Error::ConnectionFailed("too many connections".into())))
             }
         }
@@ -155,7 +202,7 @@ impl wit::HostConnection for crate::state::RequestState {
         statement: String,
         params: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<RowSet, Error>> {
-        let deadline = self.deadline;
+        let deadline = self.state.deadline;
         let connection = self.table.get_mut(&connection)?;
         Ok(connection.query(&statement, &params, deadline).await)
     }
@@ -166,14 +213,14 @@ impl wit::HostConnection for crate::state::RequestState {
         statement: String,
         params: Vec<ParameterValue>,
     ) -> wasmtime::Result<Result<u64, Error>> {
-        let deadline = self.deadline;
+        let deadline = self.state.deadline;
         let connection = self.table.get_mut(&connection)?;
         Ok(connection.execute(&statement, &params, deadline).await)
     }
 
     async fn drop(&mut self, connection: Resource<Connection>) -> wasmtime::Result<()> {
         self.table.delete(connection)?;
-        self.postgres.closed_one();
+        self.state.closed_one();
         Ok(())
     }
 }

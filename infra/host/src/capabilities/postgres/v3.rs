@@ -6,9 +6,10 @@
 
 use wasmtime::component::Resource;
 
-use super::ConnectionV3;
+use super::{ConnectionV3, PostgresAccess};
 use crate::bindings::spin::postgres3_0_0::postgres as v3;
 use crate::bindings::spin::postgres4_0_0::postgres as v4;
+use crate::capabilities::View;
 
 fn error(e: v4::Error) -> v3::Error {
     match e {
@@ -100,21 +101,21 @@ fn row_set(rows: v4::RowSet) -> v3::RowSet {
     }
 }
 
-impl v3::Host for crate::state::RequestState {}
+impl v3::Host for View<'_, PostgresAccess> {}
 
-impl v3::HostConnection for crate::state::RequestState {
+impl v3::HostConnection for View<'_, PostgresAccess> {
     async fn open(
         &mut self,
         address: String,
     ) -> wasmtime::Result<Result<Resource<ConnectionV3>, v3::Error>> {
-        let connection = match self.postgres.open(&address, self.deadline).await {
+        let connection = match self.state.open(&address).await {
             Ok(connection) => connection,
             Err(e) => return Ok(Err(error(e))),
         };
         match self.table.push(ConnectionV3(connection)) {
             Ok(resource) => Ok(Ok(resource)),
             Err(_) => {
-                self.postgres.closed_one();
+                self.state.closed_one();
                 Ok(Err(v3::Error::ConnectionFailed(
                     "too many connections".into(),
                 )))
@@ -128,7 +129,7 @@ impl v3::HostConnection for crate::state::RequestState {
         statement: String,
         params: Vec<v3::ParameterValue>,
     ) -> wasmtime::Result<Result<v3::RowSet, v3::Error>> {
-        let deadline = self.deadline;
+        let deadline = self.state.deadline;
         let params: Vec<_> = params.into_iter().map(parameter).collect();
         let connection = &mut self.table.get_mut(&connection)?.0;
         Ok(connection
@@ -144,7 +145,7 @@ impl v3::HostConnection for crate::state::RequestState {
         statement: String,
         params: Vec<v3::ParameterValue>,
     ) -> wasmtime::Result<Result<u64, v3::Error>> {
-        let deadline = self.deadline;
+        let deadline = self.state.deadline;
         let params: Vec<_> = params.into_iter().map(parameter).collect();
         let connection = &mut self.table.get_mut(&connection)?.0;
         Ok(connection
@@ -155,7 +156,7 @@ impl v3::HostConnection for crate::state::RequestState {
 
     async fn drop(&mut self, connection: Resource<ConnectionV3>) -> wasmtime::Result<()> {
         self.table.delete(connection)?;
-        self.postgres.closed_one();
+        self.state.closed_one();
         Ok(())
     }
 }

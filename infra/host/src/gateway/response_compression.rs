@@ -12,17 +12,54 @@ use async_compression::Level;
 use async_compression::tokio::bufread::{BrotliEncoder, GzipEncoder};
 use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
-use http::{HeaderValue, Method, Response, StatusCode, header};
+use std::sync::Arc;
+
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, BodyStream, StreamBody};
 use hyper::body::Frame;
 use spinstack_gateway::{Encoding, Gateway};
 use tokio_util::io::{ReaderStream, StreamReader};
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
+use super::GatewayPolicy;
+use crate::step::{HostResponse, Next, Step};
+
 /// Fast settings: at these levels compression costs less CPU than the bytes
 /// it saves cost to send, and it keeps the gateway's overhead small.
 const GZIP_LEVEL: i32 = 4;
 const BROTLI_LEVEL: i32 = 4;
+
+/// Marks a response (in its extensions) that goes out as it came: a
+/// proxied body is opaque.
+#[derive(Clone, Copy, Debug)]
+pub struct Uncompressed;
+
+/// The step that compresses responses as the policy says.
+pub struct ResponseCompression(pub Arc<GatewayPolicy>);
+
+impl<B: Send + 'static> Step<B> for ResponseCompression {
+    type NextBody = B;
+
+    async fn run<N: Next<B>>(self: Arc<Self>, request: Request<B>, next: N) -> HostResponse {
+        let method = request.method().clone();
+        let accept_encoding = request
+            .headers()
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let response = next.run(request).await;
+        if response.extensions().get::<Uncompressed>().is_some() {
+            return response;
+        }
+        apply(
+            self.0.policy(),
+            response,
+            &method,
+            accept_encoding.as_deref(),
+        )
+        .await
+    }
+}
 
 pub async fn apply(
     policy: &Gateway,
@@ -72,7 +109,7 @@ pub async fn apply(
                 parts
                     .headers
                     .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
-                return Response::from_parts(parts, crate::server::problem::full_body(bytes));
+                return Response::from_parts(parts, crate::host_responses::full_body(bytes));
             }
             Prefix::Partial(body) => body,
         }
@@ -203,7 +240,7 @@ mod tests {
     }
 
     fn text_response(etag: &str, vary: Option<&str>) -> Response<HyperOutgoingBody> {
-        let mut response = Response::new(crate::server::problem::full_body(vec![b'a'; 5000]));
+        let mut response = Response::new(crate::host_responses::full_body(vec![b'a'; 5000]));
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(5000));

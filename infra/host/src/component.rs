@@ -1,57 +1,39 @@
-//! Running one request in a fresh instance of a component: build the store,
+//! One component, and running one request in a fresh instance of it: build the store,
 //! instantiate from the component's `InstancePre` (pooling + copy-on-write
 //! make this cheap), call `wasi:http/incoming-handler`, and turn every way a
 //! guest can fail into a response for that request alone.
 
-use std::collections::HashSet;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::{Request, Response, StatusCode};
 use hyper::body::Body;
 use wasmtime::component::ResourceTable;
-use wasmtime::{Engine, Store, Trap, UpdateDeadline};
-use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use wasmtime::{Engine, PoolConcurrencyLimitError, Store, Trap, UpdateDeadline};
+use wasmtime_wasi_http::WasiHttpView;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpView};
 
-use crate::capabilities::key_value::{KeyValueAccess, KeyValueStores};
-use crate::capabilities::outbound_http::{OutboundHttp, OutboundPolicy};
-use crate::capabilities::stdio::{GuestLog, Stream};
-use crate::capabilities::variables::ComponentVariables;
-use crate::server::admission::Admission;
-use crate::server::problem;
-use crate::state::RequestState;
+use crate::capabilities::outbound_http::ServiceChaining;
+use crate::capabilities::{AppStates, ComponentStates, InstanceContext};
+use crate::host_responses as problem;
+use crate::instance_state::InstanceState;
 
-/// Everything a running application needs, shared by all requests.
-pub struct App {
+/// What running any component needs, shared by all requests.
+pub struct Runtime {
     pub engine: Engine,
-    pub components: std::collections::HashMap<String, Arc<ComponentRuntime>>,
-    pub router: spinstack_router::Router,
-    pub key_value: Arc<KeyValueStores>,
-    /// Postgres pools, by connection string (`capabilities/postgres`).
-    pub postgres: Arc<crate::capabilities::postgres::PostgresPools>,
-    pub admission: Admission,
+    /// Every capability's app-wide state.
+    pub capabilities: AppStates,
     pub request_timeout: Duration,
-    /// None only with `--gateway off`.
-    pub gateway: Option<crate::gateway::GatewayLayer>,
-    pub application_name: String,
-    pub application_version: Option<String>,
 }
 
 /// One component, ready to instantiate.
 pub struct ComponentRuntime {
     pub id: Arc<str>,
-    pub pre: ProxyPre<RequestState>,
-    pub variables: ComponentVariables,
-    pub key_value_stores: Arc<HashSet<String>>,
-    pub environment: Vec<(String, String)>,
-    /// Host directory mounted read-only at the guest's `/`, when it has files.
-    pub files_root: Option<PathBuf>,
-    pub outbound: Arc<OutboundPolicy>,
+    pub pre: ProxyPre<InstanceState>,
+    /// What each capability lets this component use.
+    pub capabilities: ComponentStates,
 }
 
 /// How a guest failed, for the status code and the log.
@@ -94,37 +76,22 @@ impl GuestFailure {
 }
 
 impl ComponentRuntime {
-    pub(crate) fn new_state(
+    pub fn new_state(
         &self,
-        app: &Arc<App>,
+        runtime: &Runtime,
+        chaining: &Arc<dyn ServiceChaining>,
         deadline: Instant,
-    ) -> anyhow::Result<RequestState> {
-        let mut wasi = WasiCtxBuilder::new();
-        wasi.stdout(GuestLog::new(self.id.clone(), Stream::Stdout))
-            .stderr(GuestLog::new(self.id.clone(), Stream::Stderr))
-            .envs(&self.environment)
-            // Outbound networking is wasi:http only, checked against the
-            // manifest; raw sockets would bypass that.
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false);
-        if let Some(root) = &self.files_root {
-            wasi.preopened_dir(root, "/", FsPerms::ReadOnly)?;
-        }
-        Ok(RequestState {
+    ) -> anyhow::Result<InstanceState> {
+        let context = InstanceContext {
+            component_id: &self.id,
+            deadline,
+            chaining,
+        };
+        Ok(InstanceState {
             table: ResourceTable::new(),
-            wasi: wasi.build(),
-            http: WasiHttpCtx::new(),
-            outbound_http: OutboundHttp::new(app.clone(), self.outbound.clone()),
-            key_value: KeyValueAccess {
-                stores: app.key_value.clone(),
-                allowed: self.key_value_stores.clone(),
-            },
-            postgres: crate::capabilities::postgres::PostgresAccess::new(
-                app.postgres.clone(),
-                self.outbound.clone(),
-            ),
-            variables: self.variables.clone(),
+            capabilities: runtime
+                .capabilities
+                .new_instance(&self.capabilities, &context)?,
             deadline,
         })
     }
@@ -133,7 +100,8 @@ impl ComponentRuntime {
     /// the instance is gone, including while it streams its response body.
     pub async fn handle<B>(
         self: &Arc<Self>,
-        app: &Arc<App>,
+        runtime: &Runtime,
+        chaining: &Arc<dyn ServiceChaining>,
         request: Request<B>,
         permit: Option<tokio::sync::OwnedSemaphorePermit>,
     ) -> Result<Response<HyperOutgoingBody>, GuestFailure>
@@ -141,11 +109,11 @@ impl ComponentRuntime {
         B: Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        let deadline = Instant::now() + app.request_timeout;
+        let deadline = Instant::now() + runtime.request_timeout;
         let state = self
-            .new_state(app, deadline)
+            .new_state(runtime, chaining, deadline)
             .map_err(|e| GuestFailure::Crashed(format!("preparing the instance: {e:#}")))?;
-        let mut store = Store::new(&app.engine, state);
+        let mut store = Store::new(&runtime.engine, state);
         // Check the clock on every epoch tick: past the deadline, interrupt;
         // before it, yield so a busy guest cannot starve other requests.
         store.set_epoch_deadline(1);
@@ -207,11 +175,10 @@ impl Failure {
     fn classify(self) -> GuestFailure {
         match self {
             Failure::Instantiate(e) => {
-                let text = format!("{e:#}");
-                if text.contains("maximum concurrent") || text.contains("pooling") {
+                if e.downcast_ref::<PoolConcurrencyLimitError>().is_some() {
                     GuestFailure::NoCapacity
                 } else {
-                    GuestFailure::Crashed(format!("instantiation failed: {text}"))
+                    GuestFailure::Crashed(format!("instantiation failed: {e:#}"))
                 }
             }
             Failure::Run(e) => match e.downcast_ref::<Trap>() {

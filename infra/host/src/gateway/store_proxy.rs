@@ -30,7 +30,7 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{Error as BodyError, RequestOptions};
 
 use super::body_limit::{BodyLimit, LimitedBody};
-use crate::server::problem;
+use crate::host_responses as problem;
 
 /// Time to open the TCP (and TLS) connection to the upstream.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -297,6 +297,40 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// The step that sends `[[proxies]]` prefixes (the object store) to their
+/// upstream: no component, no rate limit, their own body limit, no
+/// compression.
+pub struct StoreProxy(pub std::sync::Arc<super::GatewayPolicy>);
+
+impl<B> crate::step::Step<B> for StoreProxy
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<BodyError>,
+{
+    type NextBody = B;
+
+    async fn run<N: crate::step::Next<B>>(
+        self: std::sync::Arc<Self>,
+        request: Request<B>,
+        next: N,
+    ) -> crate::step::HostResponse {
+        let Some(proxy) = self.0.proxy(request.uri().path()) else {
+            return next.run(request).await;
+        };
+        let has_body = super::has_body(&request);
+        let content_length = super::content_length(&request);
+        let forwarded = proxy.forward(request, content_length).await;
+        let mut response = forwarded.response;
+        if forwarded.refused && has_body {
+            super::close_connection(&mut response);
+        }
+        let extensions = response.extensions_mut();
+        extensions.insert(super::response_compression::Uncompressed);
+        extensions.insert(super::access_log::RateLimitNote("none".into()));
+        response
     }
 }
 

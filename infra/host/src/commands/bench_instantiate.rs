@@ -4,17 +4,17 @@
 
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
+use spinstack::App;
+use spinstack::capabilities::outbound_http::ServiceChaining;
 use wasmtime::Store;
 
 use crate::cli::UpArgs;
 
-pub async fn bench_instantiate(
-    args: &UpArgs,
-    component: &str,
-    iterations: usize,
-) -> anyhow::Result<()> {
-    let loaded = crate::loader::load(args)?;
-    let app = loaded.app;
+pub async fn run(args: &UpArgs, component: &str, iterations: usize) -> anyhow::Result<()> {
+    let app = App::load(&super::up::host_config(args))?.app;
+    let chaining: Arc<dyn ServiceChaining> = app.clone();
     let runtime = app
         .components
         .get(component)
@@ -23,8 +23,12 @@ pub async fn bench_instantiate(
     let mut samples = Vec::with_capacity(iterations);
     // Warm the pool's slots and the caches first.
     for round in 0..iterations + 1000 {
-        let state = runtime.new_state(&app, Instant::now() + Duration::from_secs(60))?;
-        let mut store = Store::new(&app.engine, state);
+        let state = runtime.new_state(
+            &app.runtime,
+            &chaining,
+            Instant::now() + Duration::from_secs(60),
+        )?;
+        let mut store = Store::new(&app.runtime.engine, state);
         // No epoch ticker runs here: any deadline ahead of now never fires.
         store.set_epoch_deadline(1);
         let started = Instant::now();
