@@ -22,7 +22,6 @@ mod error;
 mod gateway;
 mod headers;
 mod limiter;
-mod lru;
 mod nginx;
 mod problem;
 mod proxy;
