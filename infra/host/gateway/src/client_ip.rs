@@ -10,13 +10,12 @@
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use crate::config::ClientIpConfig;
+use crate::trusted_proxy;
 
 impl ClientIpConfig {
     /// Whether `addr` is one of the trusted proxies.
     pub fn is_trusted(&self, addr: IpAddr) -> bool {
-        self.trusted_proxies
-            .iter()
-            .any(|block| block.contains(addr))
+        trusted_proxy::contains(&self.trusted_proxies, addr)
     }
 
     /// The client address of a request from `peer`, given the values of the

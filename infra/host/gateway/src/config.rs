@@ -7,7 +7,8 @@
 
 use std::path::Path;
 
-use crate::cidr::Cidr;
+use ipnet::IpNet;
+
 use crate::compression::Encoding;
 use crate::error::{ConfigError, Source};
 use crate::proxy::{ProxyConfig, UpstreamUrl};
@@ -53,7 +54,7 @@ pub struct ClientIpConfig {
     pub header: ClientIpHeader,
     pub recursive: bool,
     /// Peers whose `header` is believed. Empty: the peer address is always the key.
-    pub trusted_proxies: Vec<Cidr>,
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 /// A rate-limit zone (nginx `limit_req_zone` + the `limit_req` burst). Always `nodelay`.

@@ -14,7 +14,6 @@
 //! Nothing here does I/O on the request path or reads a clock: time is a
 //! parameter (`now_ms`), so every decision is reproducible in tests.
 
-mod cidr;
 mod client_ip;
 mod compression;
 mod config;
@@ -22,17 +21,17 @@ mod error;
 mod gateway;
 mod headers;
 mod limiter;
-mod lru;
 mod nginx;
 mod problem;
 mod proxy;
 mod raw;
 mod routes;
+mod trusted_proxy;
 mod units;
 mod validate;
 
-pub use cidr::Cidr;
 pub use compression::Encoding;
+// The type of `ClientIpConfig::trusted_proxies`, so callers need not depend on ipnet.
 pub use config::{
     BYTES_PER_STATE, ClientIpConfig, ClientIpHeader, CompressionConfig, GatewayConfig,
     HeaderConfig, NginxConfig, RouteConfig, TlsConfig, ZoneConfig,
@@ -40,6 +39,7 @@ pub use config::{
 pub use error::{ConfigError, Position};
 pub use gateway::{Gateway, RateDecision, RoutePolicy};
 pub use headers::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, accept_request_id};
+pub use ipnet::IpNet;
 pub use limiter::{Verdict, ZoneLimiter};
 pub use nginx::{GENERATED_NOTICE, render_nginx};
 pub use problem::{

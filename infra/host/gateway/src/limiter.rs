@@ -16,10 +16,14 @@
 
 use std::hash::{BuildHasher, RandomState};
 use std::net::IpAddr;
+use std::num::NonZeroUsize;
 use std::sync::{Mutex, PoisonError};
 
+// Built without its `hashbrown` feature, `lru` indexes with std's HashMap and
+// its keyed SipHash: client addresses are chosen by whoever sends requests.
+use lru::LruCache;
+
 use crate::config::ZoneConfig;
-use crate::lru::LruMap;
 use crate::units::Rate;
 
 /// One client's state. `excess` in thousandths of a request.
@@ -51,7 +55,7 @@ pub struct ZoneLimiter {
     /// `burst * 1000`.
     burst: u64,
     hasher: RandomState,
-    shards: Box<[Mutex<LruMap<IpAddr, ClientState>>]>,
+    shards: Box<[Mutex<LruCache<IpAddr, ClientState>>]>,
 }
 
 impl ZoneLimiter {
@@ -73,13 +77,14 @@ impl ZoneLimiter {
             shards.is_power_of_two(),
             "shard count must be a power of two"
         );
-        let per_shard = (capacity / shards).max(1);
+        let per_shard = NonZeroUsize::new(capacity / shards).unwrap_or(NonZeroUsize::MIN);
         ZoneLimiter {
             rate: rate.millis_per_second(),
             burst: u64::from(burst) * 1000,
             hasher: RandomState::new(),
             shards: (0..shards)
-                .map(|_| Mutex::new(LruMap::new(per_shard)))
+                // `sparse`: memory grows with the clients seen, up to the bound.
+                .map(|_| Mutex::new(LruCache::sparse(per_shard)))
                 .collect(),
         }
     }
@@ -108,26 +113,23 @@ impl ZoneLimiter {
         }
 
         // A new client: like nginx, first drop up to two forgotten-worthy
-        // states from the old end, then, if still full, the least recently seen.
+        // states from the old end; then, if the shard is still full, `push`
+        // evicts the least recently seen.
         for _ in 0..2 {
-            match clients.oldest() {
+            match clients.peek_lru() {
                 Some((_, state)) if self.excess_at(state, now_ms) == 0 => {
-                    clients.pop_oldest();
+                    clients.pop_lru();
                 }
                 _ => break,
             }
         }
-        if clients.is_full() {
-            clients.pop_oldest();
-        }
-        let inserted = clients.insert_new(
+        clients.push(
             client,
             ClientState {
                 excess: 0,
                 last_ms: now_ms,
             },
         );
-        debug_assert!(inserted, "room was made");
         Verdict::Allowed
     }
 
@@ -170,7 +172,8 @@ impl ZoneLimiter {
                 shard
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .capacity()
+                    .cap()
+                    .get()
             })
             .sum()
     }

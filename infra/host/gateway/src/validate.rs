@@ -5,7 +5,6 @@ use std::collections::HashSet;
 
 use toml::Spanned;
 
-use crate::cidr::Cidr;
 use crate::compression::Encoding;
 use crate::config::{
     ClientIpConfig, ClientIpHeader, CompressionConfig, GatewayConfig, HeaderConfig, NginxConfig,
@@ -16,6 +15,7 @@ use crate::proxy::{ProxyConfig, ProxyUpstream, UpstreamUrl};
 use crate::raw::{
     RawClientIp, RawCompression, RawConfig, RawHeader, RawNginx, RawProxy, RawRoute, RawZone,
 };
+use crate::trusted_proxy::parse_block;
 use crate::units::{Rate, Size};
 
 /// Checks `raw`, parsed from `source`.
@@ -98,7 +98,7 @@ impl Checker<'_, '_> {
             .trusted_proxies
             .iter()
             .map(|text| {
-                Cidr::parse(text.get_ref()).or_else(|message| self.error(text.span(), message))
+                parse_block(text.get_ref()).or_else(|message| self.error(text.span(), message))
             })
             .collect::<Checked<_>>()?;
         Ok(ClientIpConfig {
