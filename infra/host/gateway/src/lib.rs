@@ -22,7 +22,7 @@ mod gateway;
 mod headers;
 mod limiter;
 mod nginx;
-mod problem;
+mod refusal_details;
 mod proxy;
 mod raw;
 mod routes;
@@ -42,7 +42,7 @@ pub use headers::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, accept_request_id};
 pub use ipnet::IpNet;
 pub use limiter::{Verdict, ZoneLimiter};
 pub use nginx::{GENERATED_NOTICE, render_nginx};
-pub use problem::{
+pub use refusal_details::{
     BODY_TOO_LARGE_DETAIL, PROBLEM_CONTENT_TYPE, RATE_LIMITED_DETAIL, UPSTREAM_TIMEOUT_DETAIL,
     UPSTREAM_UNREACHABLE_DETAIL, problem_body,
 };

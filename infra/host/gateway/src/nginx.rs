@@ -9,7 +9,7 @@
 
 use crate::config::{GatewayConfig, RouteConfig, ZoneConfig};
 use crate::headers::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER};
-use crate::problem::{PROBLEM_CONTENT_TYPE, problem_body};
+use crate::refusal_details::{PROBLEM_CONTENT_TYPE, problem_body};
 use crate::proxy::{ProxyConfig, Scheme};
 
 /// The first line of the rendered file.
