@@ -24,6 +24,9 @@ target/debug/spinstack build
 
 echo "== tests: crates, host conformance, host-agnostic HTTP suite"
 cargo test --locked
+# The gateway's behaviour over HTTP/2 (cleartext, prior knowledge): the same
+# tests as over HTTP/1.1 (TLS and h2 over TLS: tests/tls.rs).
+SPINSTACK_TEST_HTTP=2 cargo test --locked -p spinstack --test gateway --test routing --test web --test in_process
 # Component crates whose logic tests run natively (spin-sdk compiles for the host).
 cargo test --locked -p spinstack-shared -p health -p auth -p users -p web
 

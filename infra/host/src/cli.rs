@@ -95,6 +95,25 @@ pub struct UpArgs {
     /// `open`, every statement prepared on every call (benchmark baseline).
     #[arg(long, hide = true)]
     pub postgres_naive: bool,
+    /// Serve HTTPS with this PEM certificate chain (as `spin up --tls-cert`).
+    #[arg(
+        long,
+        env = "SPIN_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert` (PKCS#8, RSA or EC).
+    #[arg(long, env = "SPIN_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a `localhost` certificate from a local development
+    /// CA kept in the state directory (made once; its path is printed).
+    #[arg(long)]
+    pub tls_self_signed: bool,
+    /// Also listen here in cleartext and answer every request with 301 to
+    /// the https:// URL (needs TLS).
+    #[arg(long)]
+    pub redirect_http: Option<SocketAddr>,
     /// Delete the state directory first (see `spinstack reset`).
     #[arg(long)]
     pub reset: bool,

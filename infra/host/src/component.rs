@@ -19,6 +19,7 @@ use crate::capabilities::outbound_http::ServiceChaining;
 use crate::capabilities::{AppStates, ComponentStates, InstanceContext};
 use crate::host_responses as problem;
 use crate::instance_state::InstanceState;
+use crate::step::OverTls;
 
 /// What running any component needs, shared by all requests.
 pub struct Runtime {
@@ -125,12 +126,16 @@ impl ComponentRuntime {
             }
         });
 
+        let scheme = match request.extensions().get::<OverTls>() {
+            Some(OverTls) => Scheme::Https,
+            None => Scheme::Http,
+        };
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let prepared = (|| {
             let request = store
                 .data_mut()
                 .http()
-                .new_incoming_request(Scheme::Http, request)?;
+                .new_incoming_request(scheme, request)?;
             let outparam = store.data_mut().http().new_response_outparam(sender)?;
             anyhow::Ok((request, outparam))
         })();

@@ -23,6 +23,10 @@ pub type HostResponse = Response<HyperOutgoingBody>;
 #[derive(Clone, Copy, Debug)]
 pub struct PeerAddr(pub std::net::SocketAddr);
 
+/// Present in a request's extensions when its connection is TLS.
+#[derive(Clone, Copy, Debug)]
+pub struct OverTls;
+
 /// The rest of the stack below a step.
 pub trait Next<B>: Send + 'static {
     fn run(self, request: Request<B>) -> impl Future<Output = HostResponse> + Send;

@@ -22,9 +22,9 @@ mod gateway;
 mod headers;
 mod limiter;
 mod nginx;
-mod refusal_details;
 mod proxy;
 mod raw;
+mod refusal_details;
 mod routes;
 mod trusted_proxy;
 mod units;
@@ -42,10 +42,10 @@ pub use headers::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, accept_request_id};
 pub use ipnet::IpNet;
 pub use limiter::{Verdict, ZoneLimiter};
 pub use nginx::{GENERATED_NOTICE, render_nginx};
+pub use proxy::{ProxyConfig, ProxyUpstream, Scheme, UpstreamUrl};
 pub use refusal_details::{
     BODY_TOO_LARGE_DETAIL, PROBLEM_CONTENT_TYPE, RATE_LIMITED_DETAIL, UPSTREAM_TIMEOUT_DETAIL,
     UPSTREAM_UNREACHABLE_DETAIL, problem_body,
 };
-pub use proxy::{ProxyConfig, ProxyUpstream, Scheme, UpstreamUrl};
 pub use routes::normalize_path;
 pub use units::{Rate, RateUnit, Size};

@@ -9,8 +9,8 @@
 
 use crate::config::{GatewayConfig, RouteConfig, ZoneConfig};
 use crate::headers::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER};
-use crate::refusal_details::{PROBLEM_CONTENT_TYPE, problem_body};
 use crate::proxy::{ProxyConfig, Scheme};
+use crate::refusal_details::{PROBLEM_CONTENT_TYPE, problem_body};
 
 /// The first line of the rendered file.
 pub const GENERATED_NOTICE: &str =

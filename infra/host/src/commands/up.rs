@@ -34,21 +34,76 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     apply_migrations(&config, args.migrations.as_deref(), &services).await?;
     config.service_variables = services.variables();
     let loaded = App::load(&config)?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?;
+    let tls = tls_config(&args, &config)?;
+    let listener = bind(args.listen).await?;
+    let redirect_http = match args.redirect_http {
+        Some(address) if tls.is_some() => Some(bind(address).await?),
+        Some(_) => anyhow::bail!(
+            "--redirect-http needs TLS (--tls-cert and --tls-key, or --tls-self-signed)"
+        ),
+        None => None,
+    };
     let address: SocketAddr = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // The harness and people both read this line to find the server.
-    println!("Serving http://{address}");
+    println!("Serving {scheme}://{address}");
     for (route, component) in &loaded.routes {
-        println!("  {component}: http://{address}{route}");
+        println!("  {component}: {scheme}://{address}{route}");
+    }
+    if let Some(redirect) = &redirect_http {
+        println!("Redirecting http://{} to https", redirect.local_addr()?);
     }
     let app = loaded.app;
     let _ticker = spinstack::engine::EpochTicker::start(app.runtime.engine.clone());
-    let served = spinstack::server::serve(app.clone(), listener, shutdown_signal()).await;
+    let listeners = spinstack::server::Listeners {
+        main: listener,
+        tls,
+        redirect_http,
+    };
+    let served = spinstack::server::serve(app.clone(), listeners, shutdown_signal()).await;
     app.shutdown();
     services.stop().await;
     served
+}
+
+async fn bind(address: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))
+}
+
+/// The TLS configuration the flags ask for, if any.
+fn tls_config(
+    args: &UpArgs,
+    config: &HostConfig,
+) -> anyhow::Result<Option<std::sync::Arc<rustls::ServerConfig>>> {
+    use spinstack::server::tls::{TlsSource, server_config};
+    let source = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
+        (Some(cert), Some(key), _) => TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        (None, None, true) => {
+            let (manifest, runtime_config) = config.read_app()?;
+            TlsSource::SelfSigned {
+                state_dir: spinstack::config::state_dir(
+                    config.state_dir.as_deref(),
+                    &manifest,
+                    &runtime_config,
+                ),
+            }
+        }
+        (None, None, false) => return Ok(None),
+        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+    };
+    let (tls, ca) = server_config(&source)?;
+    if let Some(ca) = ca {
+        println!(
+            "TLS: a localhost certificate from the local CA {} (trust it once, e.g. curl --cacert)",
+            ca.display()
+        );
+    }
+    Ok(Some(tls))
 }
 
 /// `infra/migrations` (or `--migrations`) applied to the app's database,

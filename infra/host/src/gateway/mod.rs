@@ -37,7 +37,10 @@ pub struct GatewayPolicy {
     policy: Gateway,
     /// The monotonic origin of the limiter's millisecond clock.
     started: Instant,
-    security_headers: Vec<(HeaderName, HeaderValue)>,
+    /// The headers of responses sent in cleartext, and over TLS (those add
+    /// the `tls_only` ones such as HSTS).
+    plain_headers: Vec<(HeaderName, HeaderValue)>,
+    tls_headers: Vec<(HeaderName, HeaderValue)>,
     client_ip_header: HeaderName,
     /// The `[[proxies]]`, upstreams resolved.
     proxies: Vec<store_proxy::Proxy>,
@@ -72,21 +75,26 @@ impl GatewayPolicy {
                 store_proxy::Proxy::new(config, policy.proxy_body_limit(config), variable)
             })
             .collect();
-        let security_headers = policy
-            .security_headers(false)
-            .iter()
-            .map(|(name, value)| {
-                Ok((
-                    HeaderName::try_from(name.as_str())?,
-                    HeaderValue::try_from(value.as_str())?,
-                ))
-            })
-            .collect::<anyhow::Result<_>>()?;
+        let headers = |tls| {
+            policy
+                .security_headers(tls)
+                .iter()
+                .map(|(name, value)| {
+                    Ok((
+                        HeaderName::try_from(name.as_str())?,
+                        HeaderValue::try_from(value.as_str())?,
+                    ))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()
+        };
+        let plain_headers = headers(false)?;
+        let tls_headers = headers(true)?;
         let client_ip_header = HeaderName::try_from(policy.client_ip_header())?;
         Ok(Self {
             policy,
             started: Instant::now(),
-            security_headers,
+            plain_headers,
+            tls_headers,
             client_ip_header,
             proxies,
         })
@@ -174,8 +182,12 @@ impl GatewayPolicy {
     }
 
     /// The headers every response gets, whatever the component set.
-    pub fn security_headers(&self) -> &[(HeaderName, HeaderValue)] {
-        &self.security_headers
+    pub fn security_headers(&self, tls: bool) -> &[(HeaderName, HeaderValue)] {
+        if tls {
+            &self.tls_headers
+        } else {
+            &self.plain_headers
+        }
     }
 
     pub fn policy(&self) -> &Gateway {

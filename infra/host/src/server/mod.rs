@@ -3,6 +3,7 @@
 //!
 //! | step | module | does |
 //! |---|---|---|
+//! | HEAD | `server/head_requests.rs` | no body on a HEAD response, on both protocols |
 //! | client address | `gateway/client_address.rs` | the peer, or a trusted proxy's forwarded address |
 //! | request id | `gateway/request_id.rs` | `X-Request-Id` in and out |
 //! | access log | `gateway/access_log.rs` | one JSON line when the response body is sent |
@@ -18,18 +19,22 @@
 //! or Spin's exact semantics (nginx's `limit_req`, its gzip rules, problem
 //! details for every refusal), which the generic middleware does not. Without
 //! a gateway (`GatewaySelection::Off`, the benchmarks' baseline) only the
-//! last three run.
+//! last three run (and HEAD).
 
 pub mod admission;
+mod head_requests;
+mod redirect;
 pub mod routing;
 pub mod run_component;
+pub mod tls;
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
 use http::Request;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -43,7 +48,7 @@ use crate::gateway::request_limits::RequestLimits;
 use crate::gateway::response_compression::ResponseCompression;
 use crate::gateway::security_headers::SecurityHeaders;
 use crate::gateway::store_proxy::StoreProxy;
-use crate::step::{HostResponse, PeerAddr, StepLayer};
+use crate::step::{HostResponse, OverTls, PeerAddr, StepLayer};
 pub use routing::set_spin_headers;
 
 /// A request body the path accepts: hyper's, or any other that reports
@@ -69,6 +74,7 @@ pub fn request_path<B: RequestBody>(app: &Arc<App>) -> RequestPath<B> {
     let Some(gateway) = app.gateway.clone() else {
         return BoxCloneSyncService::new(
             ServiceBuilder::new()
+                .layer(StepLayer::new(head_requests::HeadRequests))
                 .layer(StepLayer::new(routing::Routing(app.clone())))
                 .layer(StepLayer::new(admission::AdmissionControl(app.clone())))
                 .service(component),
@@ -76,6 +82,7 @@ pub fn request_path<B: RequestBody>(app: &Arc<App>) -> RequestPath<B> {
     };
     BoxCloneSyncService::new(
         ServiceBuilder::new()
+            .layer(StepLayer::new(head_requests::HeadRequests))
             .layer(StepLayer::new(ClientAddress(gateway.clone())))
             .layer(StepLayer::new(AssignRequestId(gateway.clone())))
             .layer(StepLayer::new(AccessLog))
@@ -89,13 +96,56 @@ pub fn request_path<B: RequestBody>(app: &Arc<App>) -> RequestPath<B> {
     )
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves.
+/// What `serve` listens on.
+pub struct Listeners {
+    pub main: TcpListener,
+    /// TLS on the main listener (`--tls-cert`/`--tls-key`, `--tls-self-signed`).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `--redirect-http`: answers everything with 301 to `https://`.
+    pub redirect_http: Option<TcpListener>,
+}
+
+/// A client that has not finished its TLS handshake by then is dropped, so
+/// half-open handshakes cannot hold connections (nginx's default
+/// `ssl_handshake_timeout` is 60 s; a browser needs well under 1 s).
+pub const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// HTTP/1.1 and HTTP/2 on one listener (hyper-util's `auto`, as Spin):
+/// ALPN over TLS, the connection preface (prior knowledge) in cleartext.
+fn http_builder() -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().keep_alive(true);
+    builder
+        .http2()
+        // nginx's default `http2_max_concurrent_streams`; more streams on
+        // one connection would only queue at admission.
+        .max_concurrent_streams(128)
+        // As nginx's `large_client_header_buffers 4 8k`: 32 KiB of headers.
+        .max_header_list_size(32 * 1024)
+        // Rapid reset (CVE-2023-44487): streams a client opens and cancels
+        // before they are accepted count against this, and a client past it
+        // gets GOAWAY, so churn cannot make the host start unbounded work.
+        .max_pending_accept_reset_streams(Some(32))
+        .max_local_error_reset_streams(Some(256))
+        .timer(hyper_util::rt::TokioTimer::new())
+        .keep_alive_interval(Some(std::time::Duration::from_secs(30)))
+        .keep_alive_timeout(std::time::Duration::from_secs(20));
+    builder
+}
+
+/// Serves `app` on `listeners` until `shutdown` resolves.
 pub async fn serve(
     app: Arc<App>,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let path = request_path::<hyper::body::Incoming>(&app);
+    let tls = listeners.tls.map(tokio_rustls::TlsAcceptor::from);
+    let https_port = listeners.main.local_addr()?.port();
+    if let Some(redirect) = listeners.redirect_http {
+        tokio::spawn(redirect::serve(redirect, https_port));
+    }
+    let listener = listeners.main;
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -111,18 +161,46 @@ pub async fn serve(
             () = &mut shutdown => return Ok(()),
         };
         let _ = stream.set_nodelay(true);
+        let over_tls = tls.is_some();
         let service = ServiceBuilder::new()
             .map_request(move |mut request: Request<hyper::body::Incoming>| {
                 request.extensions_mut().insert(PeerAddr(peer));
+                if over_tls {
+                    request.extensions_mut().insert(OverTls);
+                }
                 request
             })
             .service(path.clone());
+        let service = TowerToHyperService::new(service);
+        let tls = tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = hyper::server::conn::http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
-                .await
-            {
+            let served = match tls {
+                None => {
+                    http_builder()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                }
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+                    match handshake {
+                        Ok(Ok(stream)) => {
+                            http_builder()
+                                .serve_connection(TokioIo::new(stream), service)
+                                .await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(client = %peer, "TLS handshake failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(client = %peer, "TLS handshake timed out");
+                            return;
+                        }
+                    }
+                }
+            };
+            if let Err(e) = served {
                 tracing::debug!(client = %peer, "connection ended: {e}");
             }
         });

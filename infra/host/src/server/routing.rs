@@ -11,8 +11,8 @@ use crate::app::App;
 use crate::component::ComponentRuntime;
 use crate::gateway::access_log::ServedBy;
 use crate::host_responses;
-use crate::step::PeerAddr;
 use crate::step::{HostResponse, Next, Step};
+use crate::step::{OverTls, PeerAddr};
 
 /// The component a request was routed to, in its extensions.
 #[derive(Clone)]
@@ -96,16 +96,24 @@ pub fn set_spin_headers<'a>(
     }
 }
 
-/// `spin-full-url` as Spin computes it: from the `Host` header only.
+/// `spin-full-url` as Spin computes it: from the `Host` header (or HTTP/2's
+/// `:authority`), with `https` over TLS.
 fn full_url<B>(request: &Request<B>) -> String {
+    let scheme = match request.extensions().get::<OverTls>() {
+        Some(OverTls) => "https",
+        None => "http",
+    };
+    // HTTP/2 carries the host as `:authority` (in the URI), not as a Host
+    // header; RFC 9113 makes the two equivalent.
     let host = request
         .headers()
         .get(http::header::HOST)
-        .and_then(|h| h.to_str().ok());
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
     let path_and_query = request
         .uri()
         .path_and_query()
         .map(|pq| pq.as_str())
         .unwrap_or("/");
-    spinstack_router::full_url("http", host, path_and_query)
+    spinstack_router::full_url(scheme, host, path_and_query)
 }

@@ -257,11 +257,16 @@ impl Drop for TestApp {
     }
 }
 
+/// The tests' HTTP client: HTTP/1.1, or HTTP/2 with prior knowledge when
+/// `SPINSTACK_TEST_HTTP=2` (scripts/test.sh runs the gateway's tests both
+/// ways: every gateway behaviour must be the same on both protocols).
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
+    let builder = reqwest::Client::builder().timeout(Duration::from_secs(60));
+    let builder = match std::env::var("SPINSTACK_TEST_HTTP").as_deref() {
+        Ok("2") => builder.http2_prior_knowledge(),
+        _ => builder,
+    };
+    builder.build().unwrap()
 }
 
 /// A loopback port that was free a moment ago.

@@ -1,0 +1,316 @@
+//! TLS, HTTP/2 and the HTTPS redirect, as `spin up --tls-cert/--tls-key`:
+//! a test CA made here, ALPN h2 and http/1.1, HSTS only over TLS, h2c with
+//! prior knowledge in cleartext, the redirect listener, start-up errors that
+//! name the file, and HTTP/2 stream churn (rapid reset) that leaves the host
+//! serving.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{AppOptions, TestApp};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+
+const MANIFEST: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "tls-test"
+
+[[trigger.http]]
+route = "/probe/..."
+component = "probe"
+
+[component.probe]
+source = "{probe}"
+"#;
+
+struct TestCa {
+    ca_pem: String,
+    cert: PathBuf,
+    key: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// A CA and a `localhost`/`127.0.0.1` certificate it signs, with an EC key.
+fn test_ca() -> TestCa {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::default();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let key = KeyPair::generate().unwrap();
+    let params =
+        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    let leaf = params.signed_by(&key, &issuer).unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key_path = dir.path().join("key.pem");
+    std::fs::write(&cert, leaf.pem()).unwrap();
+    std::fs::write(&key_path, key.serialize_pem()).unwrap();
+    TestCa {
+        ca_pem: ca.pem(),
+        cert,
+        key: key_path,
+        _dir: dir,
+    }
+}
+
+fn tls_args(ca: &TestCa) -> Vec<String> {
+    vec![
+        "--tls-cert".into(),
+        ca.cert.display().to_string(),
+        "--tls-key".into(),
+        ca.key.display().to_string(),
+    ]
+}
+
+fn https_client(ca_pem: &str, http1_only: bool) -> reqwest::Client {
+    let root = reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap();
+    let mut builder = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(root)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30));
+    if http1_only {
+        builder = builder.http1_only();
+    }
+    builder.build().unwrap()
+}
+
+#[tokio::test]
+async fn https_negotiates_h2_and_http1_with_hsts_and_an_https_full_url() {
+    let ca = test_ca();
+    let app = TestApp::spawn_with(
+        MANIFEST,
+        AppOptions {
+            args: tls_args(&ca),
+            ..Default::default()
+        },
+    );
+    assert!(app.base_url.starts_with("https://"), "{}", app.base_url);
+    for (http1_only, version) in [
+        (false, reqwest::Version::HTTP_2),
+        (true, reqwest::Version::HTTP_11),
+    ] {
+        let response = https_client(&ca.ca_pem, http1_only)
+            .get(app.url("/probe/headers"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.version(), version);
+        assert_eq!(response.status(), 200);
+        let hsts = response.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap();
+        assert!(hsts.contains("max-age="), "{hsts}");
+        assert!(response.headers().contains_key("x-request-id"));
+        let echoed: serde_json::Value = response.json().await.unwrap();
+        let full_url = echoed["headers"]["spin-full-url"].as_str().unwrap();
+        assert!(full_url.starts_with("https://127.0.0.1:"), "{full_url}");
+    }
+    // The gateway's limits run the same over h2: a declared body over the
+    // limit is 413 before the component.
+    let response = https_client(&ca.ca_pem, false)
+        .post(app.url("/probe/echo-body"))
+        .body(vec![b'x'; 2 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.status(), 413);
+    // Nothing of the key reaches the log.
+    let key = std::fs::read_to_string(&ca.key).unwrap();
+    let key_body = key.lines().nth(1).unwrap();
+    assert!(!app.log().contains(key_body));
+}
+
+#[tokio::test]
+async fn cleartext_has_no_hsts_and_speaks_h2_with_prior_knowledge() {
+    let app = TestApp::spawn(MANIFEST);
+    let h1 = common::client()
+        .get(app.url("/probe/headers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h1.version(), reqwest::Version::HTTP_11);
+    assert!(!h1.headers().contains_key("strict-transport-security"));
+    let h2c = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap()
+        .get(app.url("/probe/headers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(h2c.version(), reqwest::Version::HTTP_2);
+    assert_eq!(h2c.status(), 200);
+    assert!(!h2c.headers().contains_key("strict-transport-security"));
+    assert!(h2c.headers().contains_key("x-content-type-options"));
+    let echoed: serde_json::Value = h2c.json().await.unwrap();
+    let full_url = echoed["headers"]["spin-full-url"].as_str().unwrap();
+    assert!(full_url.starts_with("http://"), "{full_url}");
+}
+
+#[tokio::test]
+async fn the_redirect_listener_answers_301_to_https() {
+    let ca = test_ca();
+    let port = common::free_port();
+    let mut args = tls_args(&ca);
+    args.extend(["--redirect-http".into(), format!("127.0.0.1:{port}")]);
+    let app = TestApp::spawn_with(
+        MANIFEST,
+        AppOptions {
+            args,
+            ..Default::default()
+        },
+    );
+    let https_port = app.base_url.rsplit(':').next().unwrap().to_owned();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client
+        .get(format!("http://127.0.0.1:{port}/probe/headers?a=b"))
+        .header("host", "localhost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 301);
+    assert_eq!(
+        response.headers()["location"],
+        format!("https://localhost:{https_port}/probe/headers?a=b").as_str()
+    );
+    let refused = client
+        .get(format!("http://127.0.0.1:{port}/"))
+        .header("host", "a/b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    // The component never ran for either.
+    assert!(app.access_log().iter().all(|line| line["component"] == "-"));
+}
+
+/// What the host says on stderr when it refuses to start with this pair.
+fn refusal(cert: &Path, key: &Path) -> String {
+    TestApp::start_failure(
+        MANIFEST,
+        AppOptions {
+            args: vec![
+                "--tls-cert".into(),
+                cert.display().to_string(),
+                "--tls-key".into(),
+                key.display().to_string(),
+            ],
+            ..Default::default()
+        },
+    )
+}
+
+#[test]
+fn bad_certificate_files_stop_start_up_naming_the_file() {
+    let ca = test_ca();
+    let missing = ca.cert.with_file_name("absent.pem");
+    let stderr = refusal(&missing, &ca.key);
+    assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+
+    // A key that is not the certificate's.
+    let other = test_ca();
+    let stderr = refusal(&ca.cert, &other.key);
+    assert!(stderr.contains("do not form a usable pair"), "{stderr}");
+
+    // A certificate file with no certificate in it.
+    let garbage = ca.cert.with_file_name("garbage.pem");
+    std::fs::write(&garbage, "not a certificate\n").unwrap();
+    let stderr = refusal(&garbage, &ca.key);
+    assert!(stderr.contains(&garbage.display().to_string()), "{stderr}");
+}
+
+#[tokio::test]
+async fn self_signed_makes_a_local_ca_once_and_serves_with_it() {
+    let app = TestApp::spawn_with(
+        MANIFEST,
+        AppOptions {
+            args: vec!["--tls-self-signed".into()],
+            ..Default::default()
+        },
+    );
+    let ca = tls_dir(app.dir.path()).join("ca.pem");
+    let ca_pem = std::fs::read_to_string(&ca).unwrap();
+    let response = https_client(&ca_pem, false)
+        .get(app.url("/probe/headers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let dir = app.stop();
+    let again = TestApp::spawn_with(
+        MANIFEST,
+        AppOptions {
+            args: vec!["--tls-self-signed".into()],
+            dir: Some(dir),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        std::fs::read_to_string(tls_dir(again.dir.path()).join("ca.pem")).unwrap(),
+        ca_pem
+    );
+    let response = https_client(&ca_pem, false)
+        .get(again.url("/probe/headers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "the same CA still verifies");
+}
+
+fn tls_dir(project: &Path) -> PathBuf {
+    project.join(".spinstack/tls")
+}
+
+/// Streams opened and reset at once, as fast as the client can (the rapid
+/// reset attack): the host does not fall over, and serves the next client.
+#[tokio::test]
+async fn http2_stream_churn_leaves_the_host_serving() {
+    let app = TestApp::spawn(MANIFEST);
+    let address = app.base_url.trim_start_matches("http://").to_owned();
+    let tcp = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    let driver = tokio::spawn(connection);
+    let mut opened = 0;
+    for _ in 0..20_000 {
+        let Ok(mut ready) = client.clone().ready().await else {
+            break;
+        };
+        let request = http::Request::get(format!("http://{address}/probe/headers"))
+            .body(())
+            .unwrap();
+        let Ok((_response, mut stream)) = ready.send_request(request, true) else {
+            break;
+        };
+        stream.send_reset(h2::Reason::CANCEL);
+        opened += 1;
+    }
+    drop(client);
+    let _ = tokio::time::timeout(Duration::from_secs(10), driver).await;
+    assert!(opened > 0);
+    // A fresh client is served normally, over both protocols.
+    let response = common::client()
+        .get(app.url("/probe/headers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let response = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap()
+        .get(app.url("/probe/headers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
