@@ -95,6 +95,12 @@ pub struct UpArgs {
     /// `open`, every statement prepared on every call (benchmark baseline).
     #[arg(long, hide = true)]
     pub postgres_naive: bool,
+    /// Test-only: make Postgres behave as Spin 4.0.0–4.0.2's client does
+    /// (an empty query result never returns, errors lose their SQLSTATE),
+    /// to check that the app does not rely on what those versions get
+    /// wrong. Not a feature.
+    #[arg(long, hide = true, value_enum, default_value_t)]
+    pub postgres_compat: crate::capabilities::postgres::PostgresCompat,
     /// Delete the state directory first (see `spinstack reset`).
     #[arg(long)]
     pub reset: bool,

@@ -161,6 +161,7 @@ pub fn load_with_services(
         postgres: Arc::new(crate::capabilities::postgres::PostgresPools::new(
             crate::capabilities::postgres::PostgresSettings {
                 naive: args.postgres_naive,
+                compat: args.postgres_compat,
                 max_result_bytes: args.max_instance_memory_mib << 20,
                 ..Default::default()
             },

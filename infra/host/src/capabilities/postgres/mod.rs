@@ -11,12 +11,14 @@
 //! - `params`, `values`, `numeric`, `datetime`: WIT ⇄ Postgres binary format
 //! - `errors`: Postgres failures as WIT errors
 //! - `v3`: the 3.0.0 interface, mapped onto 4.0.0
+//! - `compat`: test-only imitation of Spin 4.0.0–4.0.2's client faults
 
 // The WIT error (with its db-error record) is large; it is what every
 // function here returns, as the interface defines it.
 #![allow(clippy::result_large_err)]
 
 mod address;
+mod compat;
 mod connection;
 mod datetime;
 mod errors;
@@ -37,6 +39,7 @@ use crate::bindings::spin::postgres4_0_0::postgres::{
     self as wit, Error, ParameterValue, QueryError, RowSet,
 };
 use crate::capabilities::outbound_http::OutboundPolicy;
+pub use compat::PostgresCompat;
 pub use pool::{PostgresPools, PostgresSettings};
 
 /// What one request's instance may reach: the application's pools, through
@@ -73,6 +76,7 @@ impl PostgresAccess {
         Ok(Connection {
             checkout,
             max_result_bytes: self.pools.settings().max_result_bytes,
+            compat: self.pools.settings().compat,
         })
     }
 
@@ -85,6 +89,7 @@ impl PostgresAccess {
 pub struct Connection {
     checkout: pool::Checkout,
     max_result_bytes: usize,
+    compat: PostgresCompat,
 }
 
 /// The same, for guests of `spin:postgres/postgres@3.0.0`.
@@ -104,9 +109,11 @@ impl Connection {
         deadline: Instant,
     ) -> Result<RowSet, Error> {
         let max = self.max_result_bytes;
+        let compat = self.compat;
         let work = async {
             self.checkout.replace_if_lost(deadline).await?;
-            self.checkout.conn().query(statement, params, max).await
+            let outcome = self.checkout.conn().query(statement, params, max).await;
+            compat.query(outcome).await
         };
         tokio::time::timeout_at(deadline.into(), work)
             .await
@@ -119,9 +126,11 @@ impl Connection {
         params: &[ParameterValue],
         deadline: Instant,
     ) -> Result<u64, Error> {
+        let compat = self.compat;
         let work = async {
             self.checkout.replace_if_lost(deadline).await?;
-            self.checkout.conn().execute(statement, params).await
+            let outcome = self.checkout.conn().execute(statement, params).await;
+            outcome.map_err(|e| compat.error(e))
         };
         tokio::time::timeout_at(deadline.into(), work)
             .await
