@@ -12,6 +12,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cookie::time::Duration;
+use cookie::{Cookie, SameSite};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use spin_sdk::http::Request;
@@ -45,16 +47,17 @@ pub fn csrf_matches(secret: &[u8], refresh: &RefreshToken, presented: &str) -> b
     mac(secret, refresh).verify_slice(&tag).is_ok()
 }
 
-/// The value of cookie `name` in the request's `Cookie` headers.
-pub fn cookie<'a>(request: &'a Request, name: &str) -> Option<&'a str> {
+/// The value of cookie `name` in the request's `Cookie` headers. Pairs that do not parse are
+/// skipped, as a browser's own junk cookies must not break the session.
+pub fn cookie(request: &Request, name: &str) -> Option<String> {
     request
         .headers()
         .filter(|(header, _)| header.eq_ignore_ascii_case("cookie"))
         .filter_map(|(_, value)| value.as_str())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.trim())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().to_owned())
 }
 
 /// 403 if the browser says the request comes from another site.
@@ -70,21 +73,34 @@ pub fn refuse_cross_site(request: &Request) -> Result<(), Problem> {
 
 /// The `Set-Cookie` values that store a session for `max_age` seconds.
 pub fn set_session(refresh: &RefreshToken, csrf: &str, max_age: u64) -> [String; 2] {
+    let max_age = Duration::seconds(i64::try_from(max_age).unwrap_or(i64::MAX));
     [
-        format!(
-            "{REFRESH_COOKIE}={}; Path=/; Max-Age={max_age}; Secure; HttpOnly; SameSite=Strict",
-            refresh.expose()
-        ),
-        format!("{CSRF_COOKIE}={csrf}; Path=/; Max-Age={max_age}; Secure; SameSite=Strict"),
+        session_cookie(REFRESH_COOKIE, refresh.expose(), max_age, true),
+        session_cookie(CSRF_COOKIE, csrf, max_age, false),
     ]
 }
 
 /// The `Set-Cookie` values that end a session.
 pub fn clear_session() -> [String; 2] {
     [
-        format!("{REFRESH_COOKIE}=; Path=/; Max-Age=0; Secure; HttpOnly; SameSite=Strict"),
-        format!("{CSRF_COOKIE}=; Path=/; Max-Age=0; Secure; SameSite=Strict"),
+        session_cookie(REFRESH_COOKIE, "", Duration::ZERO, true),
+        session_cookie(CSRF_COOKIE, "", Duration::ZERO, false),
     ]
+}
+
+/// One `__Host-` cookie: Secure, Path=/ and no Domain, as the prefix
+/// demands; SameSite=Strict so no other site's request carries it.
+/// `http_only` hides it from scripts (the refresh token), or not (the CSRF
+/// token the page must read).
+fn session_cookie(name: &str, value: &str, max_age: Duration, http_only: bool) -> String {
+    Cookie::build((name, value))
+        .path("/")
+        .max_age(max_age)
+        .secure(true)
+        .http_only(http_only)
+        .same_site(SameSite::Strict)
+        .build()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -125,5 +141,40 @@ mod tests {
             !csrf.contains("HttpOnly"),
             "the page must read the CSRF cookie"
         );
+        assert!(csrf.starts_with("__Host-spinstack-csrf=c;"), "{csrf}");
+        assert!(csrf.contains("Max-Age=60") && csrf.contains("Secure"));
+    }
+
+    #[test]
+    fn cleared_cookies_expire_now_with_the_same_attributes() {
+        for cleared in clear_session() {
+            assert!(cleared.contains("=;"), "{cleared} keeps a value");
+            for attribute in ["Path=/", "Secure", "SameSite=Strict", "Max-Age=0"] {
+                assert!(cleared.contains(attribute), "{cleared} lacks {attribute}");
+            }
+        }
+        assert!(clear_session()[0].contains("HttpOnly"));
+    }
+
+    fn with_cookies(header: Option<&str>) -> Request {
+        let mut builder = Request::builder();
+        builder.method(spin_sdk::http::Method::Post).uri("/");
+        if let Some(value) = header {
+            builder.header("cookie", value);
+        }
+        builder.build()
+    }
+
+    #[test]
+    fn the_named_cookie_is_found_among_others_and_junk() {
+        let request = with_cookies(Some("theme=dark;  __Host-spinstack-refresh=abc ; junk"));
+        assert_eq!(cookie(&request, REFRESH_COOKIE).as_deref(), Some("abc"));
+        assert_eq!(cookie(&request, CSRF_COOKIE), None);
+        // Prefixes and case matter: another name is another cookie.
+        let request = with_cookies(Some(
+            "__host-spinstack-refresh=x; __Host-spinstack-refreshed=y",
+        ));
+        assert_eq!(cookie(&request, REFRESH_COOKIE), None);
+        assert_eq!(cookie(&with_cookies(None), REFRESH_COOKIE), None);
     }
 }

@@ -51,7 +51,7 @@ pub fn try_create(db: &Db, email: &Email, password: &str) -> Result<Option<Uuid>
         ],
     )?;
     // Ours, or a concurrent first login's: either way the admin now exists.
-    let rows = db.query(
+    let rows = db.rows(
         "SELECT id::text AS id FROM users WHERE email = $1 AND active AND role = 'admin'",
         &[str_param(email.as_str())],
     )?;

@@ -17,6 +17,7 @@ use spin_sdk::http::conversions::TryFromIncomingRequest;
 use spin_sdk::http::{IncomingRequest, Method, Request, ResponseOutparam};
 use spin_sdk::http_component;
 use spinstack_shared::Problem;
+use spinstack_shared::dispatch::{Route, dispatch};
 use spinstack_shared::respond::Reply;
 
 #[http_component]
@@ -28,16 +29,33 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
     reply.send(out).await;
 }
 
+type Handler = fn(&Request) -> Result<Reply, Problem>;
+
+const ROUTES: &[Route<Handler>] = &[
+    Route {
+        pattern: "/api/auth/register",
+        methods: &[Method::Post],
+        target: register::handle,
+    },
+    Route {
+        pattern: "/api/auth/login",
+        methods: &[Method::Post],
+        target: login::handle,
+    },
+    Route {
+        pattern: "/api/auth/refresh",
+        methods: &[Method::Post],
+        target: session::refresh,
+    },
+    Route {
+        pattern: "/api/auth/logout",
+        methods: &[Method::Post],
+        target: session::logout,
+    },
+];
+
 fn route(request: &Request) -> Reply {
-    let handler: fn(&Request) -> Result<Reply, Problem> = match request.path() {
-        "/api/auth/register" => register::handle,
-        "/api/auth/login" => login::handle,
-        "/api/auth/refresh" => session::refresh,
-        "/api/auth/logout" => session::logout,
-        _ => return Problem::not_found().into(),
-    };
-    if *request.method() != Method::Post {
-        return Reply::from(Problem::method_not_allowed()).with_header("allow", "POST".into());
-    }
-    handler(request).unwrap_or_else(Reply::from)
+    dispatch(ROUTES, request.method(), request.path())
+        .and_then(|found| (found.target)(request))
+        .unwrap_or_else(Reply::from)
 }

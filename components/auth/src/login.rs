@@ -84,7 +84,7 @@ fn check_credentials(db: &Db, email: &Email, password: &str) -> Result<Option<Uu
 }
 
 fn stored_hash(db: &Db, email: &Email) -> Result<Option<(Uuid, String)>, Problem> {
-    let rows = db.query(
+    let rows = db.rows(
         "SELECT id::text AS id, password_hash FROM users WHERE email = $1 AND active",
         &[str_param(email.as_str())],
     )?;

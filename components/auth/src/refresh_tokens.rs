@@ -83,8 +83,8 @@ pub fn rotate(
     next: &RefreshToken,
     ttl: u64,
 ) -> Result<Option<Rotation>, Problem> {
-    let rows = db.query(
-        "WITH spent AS ( \
+    let rows = db.rows_with(
+        "spent AS ( \
              UPDATE refresh_tokens t SET spent_at = now() \
              FROM refresh_families f JOIN users u ON u.id = f.user_id \
              WHERE t.token_hash = $1 AND t.spent_at IS NULL AND t.expires_at > now() \
@@ -92,8 +92,8 @@ pub fn rotate(
              RETURNING t.family_id, f.user_id), \
          added AS ( \
              INSERT INTO refresh_tokens (token_hash, family_id, expires_at) \
-             SELECT $2, family_id, now() + make_interval(secs => $3::bigint) FROM spent) \
-         SELECT family_id::text AS family_id, user_id::text AS user_id FROM spent",
+             SELECT $2, family_id, now() + make_interval(secs => $3::bigint) FROM spent)",
+        "SELECT family_id::text AS family_id, user_id::text AS user_id FROM spent",
         &[
             bytes_param(presented.hash()),
             bytes_param(next.hash()),
@@ -112,7 +112,7 @@ pub fn rotate(
     }
     // Not rotated. If it was spent before, this is a replay: end the family
     // (and, through the user cache, its access tokens).
-    let revoked = db.query(
+    let revoked = db.rows(
         "UPDATE refresh_families SET revoked_at = now() \
          WHERE revoked_at IS NULL AND id = ( \
              SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND spent_at IS NOT NULL) \
@@ -132,7 +132,7 @@ pub fn rotate(
 
 /// The family and user of `token` (spent or not), if it exists.
 pub fn family_of(db: &Db, token: &RefreshToken) -> Result<Option<(Uuid, Uuid)>, Problem> {
-    let rows = db.query(
+    let rows = db.rows(
         "SELECT f.id::text AS family_id, f.user_id::text AS user_id \
          FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
          WHERE t.token_hash = $1",

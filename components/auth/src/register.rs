@@ -51,25 +51,22 @@ pub fn handle(request: &spin_sdk::http::Request) -> Result<Reply, Problem> {
         Problem::internal()
     })?;
     let id = Uuid::new_v4();
+    // A taken address is a row not inserted, not an error to recognise:
+    // Spin 4.0.x reports errors without their SQLSTATE.
     let sql = format!(
         "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4) \
-         RETURNING {USER_COLUMNS}"
+         ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"
     );
-    let rows = Db::new()
-        .query_unique(
-            &sql,
-            &[
-                uuid_param(id),
-                str_param(email.as_str()),
-                str_param(name.as_str()),
-                str_param(hash),
-            ],
-        )?
-        .ok_or_else(taken)?;
-    let user = users_from(&rows)?
-        .into_iter()
-        .next()
-        .ok_or_else(Problem::internal)?;
+    let rows = Db::new().rows(
+        &sql,
+        &[
+            uuid_param(id),
+            str_param(email.as_str()),
+            str_param(name.as_str()),
+            str_param(hash),
+        ],
+    )?;
+    let user = users_from(&rows)?.into_iter().next().ok_or_else(taken)?;
     let mut response = json(201, &user);
     response.set_header("location", format!("/api/users/{}", user.id));
     Ok(response.into())

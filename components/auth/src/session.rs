@@ -28,7 +28,7 @@ pub fn refresh(request: &Request) -> Result<Reply, Problem> {
     let (raw, transport) = match body.refresh_token {
         Some(raw) => (raw, Transport::Body),
         None => match cookie_mode::cookie(request, REFRESH_COOKIE) {
-            Some(raw) => (raw.to_owned(), Transport::Cookie),
+            Some(raw) => (raw, Transport::Cookie),
             None => {
                 return Err(Problem::unauthorized(
                     "Send a refresh token: {\"refresh_token\": ...} or the session cookie.",
@@ -79,7 +79,7 @@ pub fn logout(request: &Request) -> Result<Reply, Problem> {
     let body: Body = optional_json_body(request)?;
     let Some(raw) = body
         .refresh_token
-        .or_else(|| cookie_mode::cookie(request, REFRESH_COOKIE).map(str::to_owned))
+        .or_else(|| cookie_mode::cookie(request, REFRESH_COOKIE))
     else {
         return Err(Problem::invalid_field("refresh_token", "is required"));
     };

@@ -50,8 +50,10 @@ struct HealthProblem {
 
 #[http_component]
 async fn handle(request: Request) -> Response {
-    if *request.method() != Method::Get && *request.method() != Method::Head {
-        return Problem::method_not_allowed().into_response();
+    // One route, so no table: the same 405 (with `Allow`) as the others.
+    const METHODS: &[Method] = &[Method::Get, Method::Head];
+    if !METHODS.contains(request.method()) {
+        return Problem::method_not_allowed_for(METHODS).into_response();
     }
     let mut checks = Checks::new();
     checks.insert("cache", outcome("cache", check_cache()));

@@ -49,7 +49,7 @@ pub fn is_revoked(db: &Db, jti: Uuid) -> Result<bool, Problem> {
             Err(_) => {}
         }
     }
-    let rows = db.query(
+    let rows = db.rows(
         "SELECT 1 FROM revoked_access_tokens WHERE jti = $1",
         &[uuid_param(jti)],
     )?;

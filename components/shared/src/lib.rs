@@ -2,6 +2,7 @@
 //!
 //! - [`problem`], [`respond`], [`request`]: RFC 9457 errors, JSON responses,
 //!   JSON request bodies;
+//! - [`dispatch`]: the route table, one 404/405 for every component;
 //! - [`config`], [`db`]: Spin variables and the app's Postgres;
 //! - [`domain`]: parsed input types (email, password, display name, role);
 //! - [`passwords`]: argon2id hashing, verification, rehash detection;
@@ -18,6 +19,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod denylist;
+pub mod dispatch;
 pub mod domain;
 pub mod passwords;
 pub mod problem;

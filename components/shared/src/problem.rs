@@ -19,9 +19,15 @@ pub struct Problem {
     /// RFC 6750 `error` of a 401's `WWW-Authenticate: Bearer` challenge.
     #[serde(skip)]
     pub bearer_error: Option<&'static str>,
-    /// Seconds for `Retry-After` (429, 503).
+    /// Seconds for `Retry-After` (429, 503). (`u16`, up to 18 hours, and
+    /// the `&'static` slice below keep `Problem` under clippy's size limit
+    /// for an error type.)
     #[serde(skip)]
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u16>,
+    /// `Allow` of a 405: the methods the resource does answer (empty: no
+    /// header).
+    #[serde(skip)]
+    pub allow: &'static [spin_sdk::http::Method],
 }
 
 impl Problem {
@@ -34,6 +40,7 @@ impl Problem {
             errors: BTreeMap::new(),
             bearer_error: None,
             retry_after: None,
+            allow: &[],
         }
     }
 
@@ -100,12 +107,16 @@ impl Problem {
         Self::new(404, "Not Found", "No such resource.")
     }
 
-    pub fn method_not_allowed() -> Self {
-        Self::new(
+    /// 405 naming the methods the resource answers, as `Allow` (RFC 9110
+    /// requires it on every 405).
+    pub fn method_not_allowed_for(methods: &'static [spin_sdk::http::Method]) -> Self {
+        let mut problem = Self::new(
             405,
             "Method Not Allowed",
             "This method is not allowed here.",
-        )
+        );
+        problem.allow = methods;
+        problem
     }
 
     pub fn service_unavailable(detail: impl Into<String>) -> Self {
@@ -133,6 +144,10 @@ impl Problem {
                 builder.header("retry-after", "5");
             }
             _ => {}
+        }
+        if !self.allow.is_empty() {
+            let names: Vec<String> = self.allow.iter().map(ToString::to_string).collect();
+            builder.header("allow", names.join(", "));
         }
         builder.body(body).build()
     }

@@ -80,7 +80,7 @@ pub fn users_from(rows: &spin_sdk::pg4::RowSet) -> Result<Vec<User>, Problem> {
 /// The active user `id`, from Postgres.
 pub fn load(db: &Db, id: Uuid) -> Result<Option<User>, Problem> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND active");
-    let rows = db.query(&sql, &[crate::db::uuid_param(id)])?;
+    let rows = db.rows(&sql, &[crate::db::uuid_param(id)])?;
     Ok(users_from(&rows)?.into_iter().next())
 }
 
@@ -100,7 +100,7 @@ fn load_cached(db: &Db, id: Uuid) -> Result<Option<CachedUser>, Problem> {
               AND f.revoked_at > now() - make_interval(secs => $2::bigint)) AS revoked_sessions \
          FROM users WHERE id = $1 AND active"
     );
-    let rows = db.query(
+    let rows = db.rows(
         &sql,
         &[
             crate::db::uuid_param(id),

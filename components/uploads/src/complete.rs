@@ -64,7 +64,7 @@ pub async fn handle(request: &Request, raw_id: &str) -> Result<Reply, Problem> {
         "UPDATE uploads SET status = 'ready', updated_at = now() \
          WHERE id = $1 AND status = 'pending' RETURNING {COLUMNS}"
     );
-    let rows = db.query(&sql, &[uuid_param(id)])?;
+    let rows = db.rows(&sql, &[uuid_param(id)])?;
     match record::from_rows(&rows)?.into_iter().next() {
         Some(upload) => Ok(json(200, &upload).into()),
         // Completed (or deleted) concurrently: answer with what is there now.

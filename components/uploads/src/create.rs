@@ -115,7 +115,7 @@ async fn upload(incoming: IncomingRequest, head: &Request) -> Result<Reply, Prob
     let sql = format!(
         "UPDATE uploads SET status = 'ready', updated_at = now() WHERE id = $1 RETURNING {COLUMNS}"
     );
-    let upload = record::first(&db.query(&sql, &[uuid_param(id)])?)?;
+    let upload = record::first(&db.rows(&sql, &[uuid_param(id)])?)?;
     let mut response = json(201, &upload);
     response.set_header("location", format!("/api/uploads/{id}"));
     Ok(response.into())

@@ -21,7 +21,7 @@ pub async fn handle(request: &Request, raw_id: &str) -> Result<Reply, Problem> {
     let principal = authenticate(request, &db, &Cache::open())?;
     // Unlike the reads, a `deleting` record is found here, to finish it.
     let sql = format!("SELECT {COLUMNS} FROM uploads WHERE id = $1");
-    let upload = record::from_rows(&db.query(&sql, &[uuid_param(id)])?)?
+    let upload = record::from_rows(&db.rows(&sql, &[uuid_param(id)])?)?
         .into_iter()
         .next()
         .filter(|upload| upload.user_id == principal.id() || principal.is_admin())

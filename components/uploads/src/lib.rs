@@ -21,6 +21,7 @@ use futures::StreamExt;
 use spin_sdk::http::{IncomingRequest, Method, Request, ResponseOutparam};
 use spin_sdk::http_component;
 use spinstack_shared::Problem;
+use spinstack_shared::dispatch::{Route, dispatch};
 use spinstack_shared::respond::Reply;
 
 /// Largest body read for the routes other than the direct upload.
@@ -35,12 +36,36 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
         .await;
 }
 
-enum Route<'a> {
+#[derive(Clone, Copy)]
+enum Target {
     Collection,
     Presign,
-    One(&'a str),
-    Complete(&'a str),
+    One,
+    Complete,
 }
+
+const ROUTES: &[Route<Target>] = &[
+    Route {
+        pattern: "/api/uploads",
+        methods: &[Method::Get, Method::Post],
+        target: Target::Collection,
+    },
+    Route {
+        pattern: "/api/uploads/presign",
+        methods: &[Method::Post],
+        target: Target::Presign,
+    },
+    Route {
+        pattern: "/api/uploads/{}",
+        methods: &[Method::Get, Method::Delete],
+        target: Target::One,
+    },
+    Route {
+        pattern: "/api/uploads/{}/complete",
+        methods: &[Method::Post],
+        target: Target::Complete,
+    },
+];
 
 async fn route(incoming: IncomingRequest) -> Result<Reply, Problem> {
     // The request without its body: enough for routing and the token check.
@@ -50,41 +75,20 @@ async fn route(incoming: IncomingRequest) -> Result<Reply, Problem> {
         .headers(incoming.headers())
         .build();
     let path = head.path().to_owned();
-    let rest = path
-        .strip_prefix("/api/uploads")
-        .ok_or_else(Problem::not_found)?;
-    if !rest.is_empty() && !rest.starts_with('/') {
-        return Err(Problem::not_found());
-    }
-    let route = match rest.trim_end_matches('/') {
-        "" => Route::Collection,
-        "/presign" => Route::Presign,
-        other => match other[1..].split_once('/') {
-            None => Route::One(&other[1..]),
-            Some((id, "complete")) => Route::Complete(id),
-            Some(_) => return Err(Problem::not_found()),
-        },
-    };
+    let found = dispatch(ROUTES, head.method(), &path)?;
     let method = head.method().clone();
-    let allowed = match (&route, &method) {
-        (Route::Collection, Method::Post) => return Ok(create::handle(incoming, &head).await),
-        (Route::Collection, Method::Get) => None,
-        (Route::Collection, _) => Some("GET, POST"),
-        (Route::Presign | Route::Complete(_), Method::Post) => None,
-        (Route::Presign | Route::Complete(_), _) => Some("POST"),
-        (Route::One(_), Method::Get | Method::Delete) => None,
-        (Route::One(_), _) => Some("GET, DELETE"),
-    };
-    if let Some(allow) = allowed {
-        return Ok(Reply::from(Problem::method_not_allowed()).with_header("allow", allow.into()));
+    let id = found.params.first().copied().unwrap_or_default();
+    if let (Target::Collection, Method::Post) = (found.target, &method) {
+        // The one route that streams its body.
+        return Ok(create::handle(incoming, &head).await);
     }
     *head.body_mut() = small_body(incoming).await?;
-    let result = match route {
-        Route::Collection => list::handle(&head),
-        Route::Presign => presign::handle(&head),
-        Route::One(id) if method == Method::Get => show::handle(&head, id),
-        Route::One(id) => delete::handle(&head, id).await,
-        Route::Complete(id) => complete::handle(&head, id).await,
+    let result = match found.target {
+        Target::Collection => list::handle(&head),
+        Target::Presign => presign::handle(&head),
+        Target::One if method == Method::Get => show::handle(&head, id),
+        Target::One => delete::handle(&head, id).await,
+        Target::Complete => complete::handle(&head, id).await,
     };
     result.or_else(|problem| Ok(problem.into()))
 }

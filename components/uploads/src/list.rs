@@ -55,7 +55,7 @@ pub fn handle(request: &Request) -> Result<Reply, Problem> {
         "SELECT {COLUMNS} FROM uploads WHERE user_id = $1 AND status <> 'deleting' {keyset} \
          ORDER BY created_at DESC, id DESC LIMIT $2"
     );
-    let mut items = record::from_rows(&db.query(&sql, &params)?)?;
+    let mut items = record::from_rows(&db.rows(&sql, &params)?)?;
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
         items

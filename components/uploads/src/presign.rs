@@ -77,7 +77,7 @@ pub fn handle(request: &Request) -> Result<Reply, Problem> {
         "INSERT INTO uploads (id, user_id, object_key, filename, content_type, size) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING {COLUMNS}"
     );
-    let rows = db.query(
+    let rows = db.rows(
         &sql,
         &[
             uuid_param(id),

@@ -79,7 +79,7 @@ pub fn parse_id(raw: &str) -> Result<Uuid, Problem> {
 /// it is not being deleted; 404 otherwise, whether or not it exists.
 pub fn visible(db: &Db, principal: &Principal, id: Uuid) -> Result<Upload, Problem> {
     let sql = format!("SELECT {COLUMNS} FROM uploads WHERE id = $1 AND status <> 'deleting'");
-    let upload = from_rows(&db.query(&sql, &[uuid_param(id)])?)?
+    let upload = from_rows(&db.rows(&sql, &[uuid_param(id)])?)?
         .into_iter()
         .next()
         .ok_or_else(Problem::not_found)?;

@@ -30,7 +30,7 @@ pub async fn handle(context: &Context<'_>, id: Uuid) -> Result<Response, Problem
         return Err(admins::last_admin());
     }
 
-    let rows = db.query(
+    let rows = db.rows(
         "UPDATE uploads SET status = 'deleting', updated_at = now() \
          WHERE user_id = $1 RETURNING object_key",
         &[uuid_param(id)],
@@ -57,7 +57,7 @@ pub async fn handle(context: &Context<'_>, id: Uuid) -> Result<Response, Problem
 }
 
 fn is_last_admin(context: &Context<'_>, id: Uuid) -> Result<bool, Problem> {
-    let rows = context.db.query(
+    let rows = context.db.rows(
         "SELECT count(*) AS others FROM users WHERE role = 'admin' AND active AND id <> $1",
         &[uuid_param(id)],
     )?;

@@ -13,6 +13,7 @@ use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 use spinstack_shared::cache::Cache;
 use spinstack_shared::db::Db;
+use spinstack_shared::dispatch::{Route, dispatch};
 use spinstack_shared::{Principal, Problem, authenticate};
 use uuid::Uuid;
 
@@ -30,27 +31,26 @@ async fn handle(request: Request) -> Response {
     route(&request).await.unwrap_or_else(Problem::into_response)
 }
 
+const ROUTES: &[Route<Target>] = &[
+    Route {
+        pattern: "/api/users",
+        methods: &[Method::Get],
+        target: Target::Collection,
+    },
+    Route {
+        pattern: "/api/users/me",
+        methods: &[Method::Get, Method::Patch],
+        target: Target::Me,
+    },
+    Route {
+        pattern: "/api/users/{}",
+        methods: &[Method::Get, Method::Patch, Method::Delete],
+        target: Target::One,
+    },
+];
+
 async fn route(request: &Request) -> Result<Response, Problem> {
-    let target = match request.path().trim_end_matches('/') {
-        "/api/users" => Target::Collection,
-        "/api/users/me" => Target::Me,
-        path => match path.strip_prefix("/api/users/") {
-            // Not a UUID: no such user (never a 500 from a bad id).
-            Some(id) if !id.contains('/') => Target::One(Uuid::parse_str(id).ok()),
-            _ => return Err(Problem::not_found()),
-        },
-    };
-    let allowed: &[Method] = match target {
-        Target::Collection => &[Method::Get],
-        Target::Me => &[Method::Get, Method::Patch],
-        Target::One(_) => &[Method::Get, Method::Patch, Method::Delete],
-    };
-    if !allowed.contains(request.method()) {
-        let mut response = Problem::method_not_allowed().into_response();
-        let names: Vec<String> = allowed.iter().map(|m| m.to_string()).collect();
-        response.set_header("allow", names.join(", "));
-        return Ok(response);
-    }
+    let found = dispatch(ROUTES, request.method(), request.path())?;
     let db = Db::new();
     let cache = Cache::open();
     let caller = authenticate(request, &db, &cache)?;
@@ -60,19 +60,25 @@ async fn route(request: &Request) -> Result<Response, Problem> {
         db,
         cache,
     };
-    match (target, request.method()) {
+    // Parsed after the token check: a bad id is a 404, but only for a
+    // caller who may ask.
+    let id = || found.params.first().and_then(|id| Uuid::parse_str(id).ok());
+    match (found.target, request.method()) {
         (Target::Collection, _) => list::handle(&context),
         (Target::Me, Method::Get) => me::get(&context),
         (Target::Me, _) => me::patch(&context),
-        (Target::One(None), _) => Err(Problem::not_found()),
-        (Target::One(Some(id)), Method::Get) => one::get(&context, id),
-        (Target::One(Some(id)), Method::Patch) => one::patch(&context, id),
-        (Target::One(Some(id)), _) => delete::handle(&context, id).await,
+        (Target::One, method) => match (id(), method) {
+            (None, _) => Err(Problem::not_found()),
+            (Some(id), Method::Get) => one::get(&context, id),
+            (Some(id), Method::Patch) => one::patch(&context, id),
+            (Some(id), _) => delete::handle(&context, id).await,
+        },
     }
 }
 
+#[derive(Clone, Copy)]
 enum Target {
     Collection,
     Me,
-    One(Option<Uuid>),
+    One,
 }

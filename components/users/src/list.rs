@@ -44,7 +44,7 @@ pub fn handle(context: &Context<'_>) -> Result<Response, Problem> {
     );
     let rows = context
         .db
-        .query(&sql, &[after_micros, after_id, int_param(limit + 1)])?;
+        .rows(&sql, &[after_micros, after_id, int_param(limit + 1)])?;
     let micros: Vec<i64> = rows
         .rows()
         .map(|row| row.get::<i64>("created_at_micros").unwrap_or_default())

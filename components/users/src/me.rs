@@ -64,7 +64,7 @@ pub fn patch(context: &Context<'_>) -> Result<Response, Problem> {
         "UPDATE users SET name = coalesce($2, name), password_hash = coalesce($3, password_hash), \
          updated_at = now() WHERE id = $1 AND active RETURNING {USER_COLUMNS}"
     );
-    let rows = db.query(
+    let rows = db.rows(
         &sql,
         &[
             uuid_param(id),
@@ -93,7 +93,7 @@ fn optional(value: Option<&str>) -> spin_sdk::pg4::ParameterValue {
 
 /// 422 on `current_password` unless it is the caller's password.
 fn check_current_password(context: &Context<'_>, current: &str) -> Result<(), Problem> {
-    let rows = context.db.query(
+    let rows = context.db.rows(
         "SELECT password_hash FROM users WHERE id = $1 AND active",
         &[uuid_param(context.caller.id())],
     )?;

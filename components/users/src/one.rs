@@ -60,7 +60,7 @@ pub fn patch(context: &Context<'_>, id: Uuid) -> Result<Response, Problem> {
          RETURNING {USER_COLUMNS}"
     );
     let null = spin_sdk::pg4::ParameterValue::DbNull;
-    let rows = context.db.query(
+    let rows = context.db.rows(
         &sql,
         &[
             uuid_param(id),

@@ -62,40 +62,33 @@ pub fn classify(raw: &str) -> Result<Target, Refusal> {
     Ok(Target::Asset(segments.join("/")))
 }
 
-/// Decodes `%XX` escapes. Refuses bad escapes, escapes of `/`, `\`, `.` and
-/// `%` (which would change how the path is split or decoded again), NUL and
-/// other control characters, and invalid UTF-8.
+/// Decodes `%XX` escapes (the `percent-encoding` crate). That decoder is
+/// lenient by design, so the refusals come first: bad escapes, escapes of
+/// `/`, `\`, `.` and `%` (which would change how the path is split or
+/// decoded again); then NUL and other control characters, and invalid
+/// UTF-8.
 fn percent_decode(raw: &str) -> Result<String, Refusal> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let byte = bytes[i];
-        if byte == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or(Refusal::BadPath("malformed percent-escape in the path"))?;
-            if matches!(hex, b'/' | b'\\' | b'.' | b'%') {
-                return Err(Refusal::BadPath(
-                    "encoded '/', '\\', '.' or '%' in the path",
-                ));
-            }
-            out.push(hex);
-            i += 3;
-        } else {
-            out.push(byte);
-            i += 1;
+    for escape in raw.split('%').skip(1) {
+        let byte = escape
+            .get(..2)
+            .filter(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            .ok_or(Refusal::BadPath("malformed percent-escape in the path"))?;
+        if matches!(byte, b'/' | b'\\' | b'.' | b'%') {
+            return Err(Refusal::BadPath(
+                "encoded '/', '\\', '.' or '%' in the path",
+            ));
         }
     }
-    let text = String::from_utf8(out).map_err(|_| Refusal::BadPath("the path is not UTF-8"))?;
+    let text = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .map_err(|_| Refusal::BadPath("the path is not UTF-8"))?;
     if text.chars().any(char::is_control) {
         return Err(Refusal::BadPath(
             "control characters are not allowed in paths",
         ));
     }
-    Ok(text)
+    Ok(text.into_owned())
 }
 
 #[cfg(test)]
@@ -116,6 +109,7 @@ mod tests {
         assert_eq!(classify("/index.html"), asset("index.html"));
         assert_eq!(classify("//assets//x.css"), asset("assets/x.css"));
         assert_eq!(classify("/my%20file.txt"), asset("my file.txt"));
+        assert_eq!(classify("/caf%C3%A9.txt"), asset("café.txt"));
         assert_eq!(classify("/"), Ok(Target::Route));
         assert_eq!(classify("/uploads"), Ok(Target::Route));
         assert_eq!(classify("/admin/users/"), Ok(Target::Route));
@@ -146,6 +140,9 @@ mod tests {
             "/%zz",
             "/%ff",
             "/%252e%252e/x",
+            "/%+f/x",
+            "/%e9",
+            "/%c3%a9%",
             "relative",
         ] {
             assert!(

@@ -102,7 +102,7 @@ pub fn serve(root: &Path, request: &Incoming<'_>) -> Reply {
         };
     }
     let content_type = mime::content_type(&relative);
-    let compressible = mime::compressible(content_type);
+    let compressible = mime::compressible(&content_type);
     let (bytes, encoding) = match read_representation(&file, compressible, request.accept_encoding)
     {
         Ok(found) => found,
@@ -137,7 +137,7 @@ pub fn serve(root: &Path, request: &Incoming<'_>) -> Reply {
             body: Vec::new(),
         };
     }
-    headers.push(("content-type", content_type.to_owned()));
+    headers.push(("content-type", content_type));
     if let Some(encoding) = encoding {
         headers.push(("content-encoding", encoding.token().to_owned()));
     }

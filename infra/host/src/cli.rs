@@ -114,6 +114,12 @@ pub struct UpArgs {
     /// the https:// URL (needs TLS).
     #[arg(long)]
     pub redirect_http: Option<SocketAddr>,
+    /// Test-only: make Postgres behave as Spin 4.0.0–4.0.2's client does
+    /// (an empty query result never returns, errors lose their SQLSTATE),
+    /// to check that the app does not rely on what those versions get
+    /// wrong. Not a feature.
+    #[arg(long, hide = true, default_value = "none")]
+    pub postgres_compat: spinstack::capabilities::postgres::PostgresCompat,
     /// Delete the state directory first (see `spinstack reset`).
     #[arg(long)]
     pub reset: bool,

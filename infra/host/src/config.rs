@@ -31,6 +31,8 @@ pub struct HostConfig {
     pub max_instance_memory: usize,
     /// Postgres without pooling or statement caching (benchmark baseline).
     pub postgres_naive: bool,
+    /// Test-only: Postgres as Spin 4.0.0–4.0.2's client behaves.
+    pub postgres_compat: crate::capabilities::postgres::PostgresCompat,
     /// Variable values asked after the environment (the embedded services').
     pub service_variables: spinstack_manifest::StaticProvider,
 }
@@ -49,6 +51,7 @@ impl HostConfig {
             gateway: GatewaySelection::Project,
             max_instance_memory: 128 << 20,
             postgres_naive: false,
+            postgres_compat: Default::default(),
             service_variables: Default::default(),
         }
     }

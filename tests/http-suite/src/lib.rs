@@ -60,6 +60,7 @@ fn spawn_local_host() -> String {
             "--state-dir",
         ])
         .arg(&state)
+        .args(postgres_compat_args())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -82,6 +83,18 @@ fn spawn_local_host() -> String {
             stop_local_host();
             panic!("spinstack did not print its address");
         }
+    }
+}
+
+/// `SPINSTACK_TEST_POSTGRES_COMPAT=spin-4.0.2` starts the local host in
+/// that Postgres compatibility mode (scripts/test.sh), with a short request
+/// timeout so what would hang on that host fails in seconds.
+fn postgres_compat_args() -> Vec<String> {
+    match std::env::var("SPINSTACK_TEST_POSTGRES_COMPAT") {
+        Ok(mode) => ["--postgres-compat", &mode, "--request-timeout-ms", "10000"]
+            .map(str::to_owned)
+            .to_vec(),
+        Err(_) => Vec::new(),
     }
 }
 

@@ -20,6 +20,7 @@ pub fn host_config(args: &UpArgs) -> HostConfig {
         gateway: spinstack::GatewaySelection::from_flag(args.gateway.as_deref()),
         max_instance_memory: args.max_instance_memory_mib << 20,
         postgres_naive: args.postgres_naive,
+        postgres_compat: args.postgres_compat,
         ..HostConfig::new(&args.manifest.manifest)
     }
 }

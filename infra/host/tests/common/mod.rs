@@ -96,6 +96,7 @@ fn command(manifest: &Path, options: &AppOptions) -> Command {
         .arg("--cache-dir")
         .arg(workspace_root().join("target/spinstack-test-cache"))
         .args(&options.args)
+        .args(postgres_compat_args(&options.args))
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -104,6 +105,24 @@ fn command(manifest: &Path, options: &AppOptions) -> Command {
         command.env(key, value);
     }
     command
+}
+
+/// With `SPINSTACK_TEST_POSTGRES_COMPAT` set (e.g. `spin-4.0.2`), every host
+/// here runs in that Postgres compatibility mode (scripts/test.sh runs the
+/// app's tests so), with a short request timeout: a statement that would
+/// hang on that host fails its test in seconds. A test's own flags win.
+fn postgres_compat_args(args: &[String]) -> Vec<String> {
+    let Ok(mode) = std::env::var("SPINSTACK_TEST_POSTGRES_COMPAT") else {
+        return Vec::new();
+    };
+    let mut extra = Vec::new();
+    if !args.iter().any(|a| a == "--postgres-compat") {
+        extra.extend(["--postgres-compat".to_owned(), mode]);
+    }
+    if !args.iter().any(|a| a == "--request-timeout-ms") {
+        extra.extend(["--request-timeout-ms".to_owned(), "10000".to_owned()]);
+    }
+    extra
 }
 
 fn write_project(manifest: &str, options: &mut AppOptions) -> (tempfile::TempDir, PathBuf) {

@@ -11,12 +11,14 @@
 //! - `params`, `values`, `numeric`, `datetime`: WIT ⇄ Postgres binary format
 //! - `errors`: Postgres failures as WIT errors
 //! - `v3`: the 3.0.0 interface, mapped onto 4.0.0
+//! - `compat`: test-only imitation of Spin 4.0.0–4.0.2's client faults
 
 // The WIT error (with its db-error record) is large; it is what every
 // function here returns, as the interface defines it.
 #![allow(clippy::result_large_err)]
 
 mod address;
+mod compat;
 mod connection;
 mod datetime;
 mod errors;
@@ -39,6 +41,7 @@ use crate::bindings::spin::postgres4_0_0::postgres::{
     self as wit, Error, ParameterValue, QueryError, RowSet,
 };
 use crate::outbound_policy::OutboundPolicy;
+pub use compat::PostgresCompat;
 pub use pool::{PostgresPools, PostgresSettings};
 
 pub struct Postgres;
@@ -55,6 +58,7 @@ impl Capability for Postgres {
     fn init(ctx: &AppContext<'_>) -> anyhow::Result<PostgresPools> {
         Ok(PostgresPools::new(PostgresSettings {
             naive: ctx.config.postgres_naive,
+            compat: ctx.config.postgres_compat,
             // A result larger than an instance's memory could never be
             // handed to it.
             max_result_bytes: ctx.config.max_instance_memory,
@@ -120,6 +124,7 @@ impl PostgresAccess {
         Ok(Connection {
             checkout,
             max_result_bytes: self.pools.settings().max_result_bytes,
+            compat: self.pools.settings().compat,
         })
     }
 
@@ -132,6 +137,7 @@ impl PostgresAccess {
 pub struct Connection {
     checkout: pool::Checkout,
     max_result_bytes: usize,
+    compat: PostgresCompat,
 }
 
 /// The same, for guests of `spin:postgres/postgres@3.0.0`.
@@ -151,9 +157,11 @@ impl Connection {
         deadline: Instant,
     ) -> Result<RowSet, Error> {
         let max = self.max_result_bytes;
+        let compat = self.compat;
         let work = async {
             self.checkout.replace_if_lost(deadline).await?;
-            self.checkout.conn().query(statement, params, max).await
+            let outcome = self.checkout.conn().query(statement, params, max).await;
+            compat.query(outcome).await
         };
         tokio::time::timeout_at(deadline.into(), work)
             .await
@@ -166,9 +174,11 @@ impl Connection {
         params: &[ParameterValue],
         deadline: Instant,
     ) -> Result<u64, Error> {
+        let compat = self.compat;
         let work = async {
             self.checkout.replace_if_lost(deadline).await?;
-            self.checkout.conn().execute(statement, params).await
+            let outcome = self.checkout.conn().execute(statement, params).await;
+            outcome.map_err(|e| compat.error(e))
         };
         tokio::time::timeout_at(deadline.into(), work)
             .await

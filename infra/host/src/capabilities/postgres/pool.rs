@@ -47,6 +47,8 @@ pub struct PostgresSettings {
     pub max_result_bytes: usize,
     /// Connections one request may hold open at once.
     pub max_open_per_request: usize,
+    /// Test-only: behave as another host's Postgres client does (`compat`).
+    pub compat: super::compat::PostgresCompat,
 }
 
 impl Default for PostgresSettings {
@@ -61,6 +63,7 @@ impl Default for PostgresSettings {
             connect_timeout: Duration::from_secs(10),
             max_result_bytes: 128 << 20,
             max_open_per_request: 8,
+            compat: Default::default(),
         }
     }
 }
