@@ -25,3 +25,5 @@ node frontend/scripts/first-load-size.mjs frontend/dist --max 204800
 
 echo "== frontend: end-to-end in Chromium"
 node tests/e2e/run.mjs
+echo "== frontend: end-to-end in Chromium over HTTPS (HTTP/2, --tls-self-signed)"
+E2E_TLS=1 node tests/e2e/run.mjs

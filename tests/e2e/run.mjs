@@ -5,6 +5,8 @@
 // usage: node tests/e2e/run.mjs            (after `spinstack build`)
 //   E2E_BASE_URL=http://host:port   test a running deployment instead
 //   E2E_ONLY=substring              run only the matching tests
+//   E2E_TLS=1                       serve over HTTPS and HTTP/2 (--tls-self-signed)
+//                                   at https://localhost
 //
 // Any failure fails the run (a component missing from the manifest too).
 // Screenshots of every page go to tests/e2e/screenshots/ (gitignored).
@@ -28,6 +30,7 @@ const SHOTS = join(here, "screenshots");
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const ADMIN_EMAIL = "admin@e2e.example.com";
 const ADMIN_PASSWORD = "admin-e2e-password-1";
+const TLS = process.env.E2E_TLS === "1";
 const FIRST_LOAD_BUDGET = 200 * 1024;
 const manifest = readFileSync(join(root, "spin.toml"), "utf8");
 const routed = (component) => new RegExp(`component\\s*=\\s*"${component}"`).test(manifest);
@@ -74,6 +77,7 @@ async function startHost() {
       "--listen", `127.0.0.1:${port}`,
       "--state-dir", state,
       "--cache-dir", join(root, "target/spinstack-e2e-cache"),
+      ...(TLS ? ["--tls-self-signed"] : []),
     ],
     {
       cwd: root,
@@ -94,7 +98,9 @@ async function startHost() {
       const match = /^Serving (\S+)/m.exec(text);
       if (match) {
         clearTimeout(timer);
-        resolve(match[1].replace(/\/$/, ""));
+        // The local CA's certificate names localhost (a secure context
+        // either way; the __Host- cookie needs https or localhost).
+        resolve(match[1].replace(/\/$/, "").replace("https://127.0.0.1:", "https://localhost:"));
       }
     });
     child.stderr.on("data", (chunk) => log.push(chunk.toString()));
@@ -160,7 +166,7 @@ const tests = [];
 const test = (name, fn) => tests.push({ name, fn });
 
 test("first load: under 200 KB transferred, nothing from another origin", async ({ browser, base }) => {
-  const context = await browser.newContext();
+  const context = await browser.newContext({ ignoreHTTPSErrors: TLS });
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
   await cdp.send("Network.enable");
@@ -439,7 +445,7 @@ test("a non-admin does not see the admin page", async ({ page, base }) => {
 });
 
 test("phone-sized screen: the pages fit without horizontal scrolling", async ({ browser, base }) => {
-  const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true });
+  const context = await browser.newContext({ viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, ignoreHTTPSErrors: TLS });
   const page = await context.newPage();
   for (const path of ["/login", "/register"]) {
     await page.goto(`${base}${path}`);
@@ -463,7 +469,11 @@ async function main() {
     args: process.getuid?.() === 0 ? ["--no-sandbox"] : [],
   });
   // One browser context for the person's journey: cookies carry across steps.
-  const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, acceptDownloads: true });
+  // Over TLS the certificate is the local development CA's, which this
+  // throwaway browser profile does not trust: certificate errors are
+  // ignored (the browser's and Playwright's API requests alike), against
+  // this one local host. Trust itself is tested in infra/host/tests/tls.rs.
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 }, acceptDownloads: true, ignoreHTTPSErrors: TLS });
   const page = await context.newPage();
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));

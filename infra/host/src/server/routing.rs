@@ -46,6 +46,7 @@ impl<B: Send + 'static> Step<B> for Routing {
             .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)));
         let full_url = full_url(&request);
         set_spin_headers(request.headers_mut(), route.spin_headers(&full_url, client));
+        join_cookie_headers(request.headers_mut());
         let id = component.id.clone();
         request.extensions_mut().insert(Routed(component));
         let mut response = next.run(request).await;
@@ -96,6 +97,28 @@ pub fn set_spin_headers<'a>(
     }
 }
 
+/// HTTP/2 clients send each cookie as its own `cookie` field (RFC 9113
+/// 8.2.3; Chromium does), which must be joined with "; " before the request
+/// goes on as HTTP/1.1 would carry it: components read one Cookie header.
+fn join_cookie_headers(headers: &mut http::HeaderMap) {
+    if headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .nth(1)
+        .is_none()
+    {
+        return;
+    }
+    let joined: Vec<&[u8]> = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .map(HeaderValue::as_bytes)
+        .collect();
+    if let Ok(value) = HeaderValue::from_bytes(&joined.join(&b"; "[..])) {
+        headers.insert(http::header::COOKIE, value);
+    }
+}
+
 /// `spin-full-url` as Spin computes it: from the `Host` header (or HTTP/2's
 /// `:authority`), with `https` over TLS.
 fn full_url<B>(request: &Request<B>) -> String {
@@ -116,4 +139,24 @@ fn full_url<B>(request: &Request<B>) -> String {
         .map(|pq| pq.as_str())
         .unwrap_or("/");
     spinstack_router::full_url(scheme, host, path_and_query)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_fields_are_joined_as_one_header() {
+        let mut headers = http::HeaderMap::new();
+        headers.append(http::header::COOKIE, HeaderValue::from_static("a=1"));
+        headers.append(http::header::COOKIE, HeaderValue::from_static("b=2"));
+        join_cookie_headers(&mut headers);
+        let all: Vec<_> = headers.get_all(http::header::COOKIE).iter().collect();
+        assert_eq!(all, [HeaderValue::from_static("a=1; b=2")]);
+
+        let mut single = http::HeaderMap::new();
+        single.insert(http::header::COOKIE, HeaderValue::from_static("a=1; b=2"));
+        join_cookie_headers(&mut single);
+        assert_eq!(single[http::header::COOKIE], "a=1; b=2");
+    }
 }
