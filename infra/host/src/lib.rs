@@ -9,6 +9,7 @@
 //!   running one request in a fresh instance
 //! - `server`: the request path, as layers; `gateway`: the policy they apply
 //! - `embedded`: the services `spinstack up` brings; `migrate`: SQL migrations
+//! - `postgres_tls`: libpq-style `sslmode` for the capability and `migrate`
 
 pub mod access_log_writer;
 mod app;
@@ -27,6 +28,7 @@ mod linker;
 mod loader;
 pub mod migrate;
 pub mod outbound_policy;
+mod postgres_tls;
 pub mod server;
 pub mod step;
 

@@ -95,11 +95,18 @@ pub struct Outcome {
     pub already_applied: usize,
 }
 
-/// Applies the migrations not yet recorded in the database at `url`.
+/// Applies the migrations not yet recorded in the database at `url`, over
+/// TLS as its `sslmode` says (`postgres_tls`).
 pub async fn apply(url: &str, migrations: &[Migration]) -> anyhow::Result<Outcome> {
-    let (mut client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+    let cannot =
+        |why: String| anyhow::anyhow!("cannot connect to the database to migrate it: {why}");
+    let prepared = crate::postgres_tls::prepare(url);
+    let tls = prepared.tls.connector().map_err(cannot)?;
+    let (mut client, connection) = tokio_postgres::connect(&prepared.conn_str, tls)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot connect to the database to migrate it: {e}"))?;
+        .map_err(|e| {
+            cannot(crate::postgres_tls::describe_connect_error(&e).unwrap_or_else(|| e.to_string()))
+        })?;
     let connection = tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!("migration connection ended: {e}");

@@ -262,3 +262,43 @@ async fn apply_sh_and_spinstack_migrate_agree() {
     assert!(!edited.status.success());
     assert!(text(&edited).contains("0001_a.sql"), "{}", text(&edited));
 }
+
+#[tokio::test]
+async fn migrate_speaks_tls_as_sslmode_says() {
+    let db = FreshDatabase::create("migtls").await;
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "1_seen.sql",
+        "CREATE TABLE seen AS SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid();",
+    );
+    // A root that did not sign the server's certificate: refused, with why.
+    let roots = tempfile::tempdir().unwrap();
+    let unrelated = roots.path().join("unrelated.pem");
+    let cert = rcgen::generate_simple_self_signed(vec!["unrelated.test".to_owned()]).unwrap();
+    std::fs::write(&unrelated, cert.cert.pem()).unwrap();
+    let refused = migrate(
+        &format!(
+            "{}?sslmode=verify-full&sslrootcert={}",
+            db.url,
+            unrelated.display()
+        ),
+        dir.path(),
+    );
+    assert!(!refused.status.success(), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("the server's certificate is not trusted"),
+        "{}",
+        text(&refused)
+    );
+
+    let output = migrate(&format!("{}?sslmode=require", db.url), dir.path());
+    assert!(output.status.success(), "{}", text(&output));
+    let encrypted: bool = connect(&db.url)
+        .await
+        .query_one("SELECT ssl FROM seen", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(encrypted, "the migration ran over cleartext");
+}

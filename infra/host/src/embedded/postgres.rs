@@ -323,6 +323,9 @@ impl EmbeddedPostgres {
             .args(["-p", &port.to_string()])
             .args(["-c", "listen_addresses=127.0.0.1"])
             .args(["-c", "unix_socket_directories="])
+            // Loopback only: TLS would add nothing (its clients say no
+            // sslmode, so they ask for it only if offered).
+            .args(["-c", "ssl=off"])
             .env_clear()
             .env("LC_ALL", "C")
             .current_dir(&dir)

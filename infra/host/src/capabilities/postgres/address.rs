@@ -1,12 +1,15 @@
 //! `open(address)`: the connection string must name only hosts (and
 //! `hostaddr` IPs) that the component's `allowed_outbound_hosts` allows as
-//! `postgres://host:port`, with Spin's error when one is not.
+//! `postgres://host:port`, with Spin's error when one is not. The TLS
+//! options tokio-postgres cannot parse (`sslrootcert`, `sslmode=verify-*`)
+//! are taken out first (`postgres_tls`), so they change nothing here.
 
 use tokio_postgres::Config;
 use tokio_postgres::config::Host;
 
 use crate::bindings::spin::postgres4_0_0::postgres::Error;
 use crate::outbound_policy::OutboundPolicy;
+use crate::postgres_tls::{self, TlsSettings};
 
 const DEFAULT_PORT: u16 = 5432;
 
@@ -28,14 +31,18 @@ fn denied(host: &str, port: Option<u16>) -> Error {
 }
 
 /// Parses `address` (URL or key=value form) and checks every destination.
-pub fn check(address: &str, policy: &OutboundPolicy) -> Result<Config, Error> {
-    let config: Config = address.parse().map_err(|e: tokio_postgres::Error| {
-        // The causes name an option or a position, never a value.
-        let cause = std::error::Error::source(&e)
-            .map(|c| format!(": {c}"))
-            .unwrap_or_default();
-        Error::ConnectionFailed(format!("invalid connection string{cause}"))
-    })?;
+pub fn check(address: &str, policy: &OutboundPolicy) -> Result<(Config, TlsSettings), Error> {
+    let prepared = postgres_tls::prepare(address);
+    let config: Config = prepared
+        .conn_str
+        .parse()
+        .map_err(|e: tokio_postgres::Error| {
+            // The causes name an option or a position, never a value.
+            let cause = std::error::Error::source(&e)
+                .map(|c| format!(": {c}"))
+                .unwrap_or_default();
+            Error::ConnectionFailed(format!("invalid connection string{cause}"))
+        })?;
     let ports = config.get_ports();
     if config.get_hosts().is_empty() && config.get_hostaddrs().is_empty() {
         return Err(Error::ConnectionFailed(
@@ -67,7 +74,7 @@ pub fn check(address: &str, policy: &OutboundPolicy) -> Result<Config, Error> {
             return Err(denied(&ip, port));
         }
     }
-    Ok(config)
+    Ok((config, prepared.tls))
 }
 
 #[cfg(test)]
@@ -104,6 +111,47 @@ mod tests {
         // hostaddr is where the connection really goes.
         assert!(check("host=db.internal hostaddr=10.1.2.3 user=u", &p).is_err());
         assert!(check("host=db.internal hostaddr=127.0.0.1 port=6543 user=u", &p).is_err());
+    }
+
+    #[test]
+    fn tls_options_do_not_change_what_is_allowed() {
+        let p = policy(&["postgres://db.internal"]);
+        let (config, _) = check(
+            "postgres://db.internal/app?sslmode=verify-full&sslrootcert=/ca.pem",
+            &p,
+        )
+        .unwrap();
+        assert_eq!(
+            config.get_ssl_mode(),
+            tokio_postgres::config::SslMode::Require
+        );
+        assert!(
+            check(
+                "host=db.internal sslmode=verify-ca sslrootcert=/ca.pem user=u",
+                &p
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            message(
+                check(
+                    "postgres://u:secret@evil.example/app?sslmode=verify-full",
+                    &p
+                )
+                .unwrap_err()
+            ),
+            "address postgres://evil.example:5432 is not permitted"
+        );
+        assert!(
+            check(
+                "host=evil.example sslrootcert=/ca.pem sslmode=verify-ca",
+                &p
+            )
+            .is_err()
+        );
+        // Other unknown options are refused as before.
+        let e = message(check("host=db.internal sslcert=/c.pem", &p).unwrap_err());
+        assert!(e.starts_with("invalid connection string"), "{e}");
     }
 
     #[test]

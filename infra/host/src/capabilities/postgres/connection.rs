@@ -4,7 +4,7 @@
 //! so the pool knows whether it comes back clean.
 
 use futures::StreamExt;
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
 
 use super::errors::{self, Failure};
 use super::params::{self, Encoded};
@@ -14,9 +14,13 @@ use super::values::{self, Raw};
 use crate::bindings::spin::postgres4_0_0::postgres::{
     Column, DbValue, Error, ParameterValue, QueryError, RowSet,
 };
+use crate::postgres_tls::MakeRustlsConnect;
 
 pub struct PgConn {
     client: Client,
+    /// The connection's TLS, for the cancel request's own connection (which
+    /// goes in cleartext only where the connection itself did).
+    tls: MakeRustlsConnect,
     statements: StatementCache,
     in_transaction: bool,
     dirty: bool,
@@ -44,9 +48,10 @@ enum FetchError {
 }
 
 impl PgConn {
-    pub fn new(client: Client, statement_cache: usize) -> Self {
+    pub fn new(client: Client, statement_cache: usize, tls: MakeRustlsConnect) -> Self {
         Self {
             client,
+            tls,
             statements: StatementCache::new(statement_cache),
             in_transaction: false,
             dirty: false,
@@ -83,9 +88,10 @@ impl PgConn {
     /// Asks the server to stop whatever this connection is running.
     pub fn cancel_running_statement(&self) {
         let token = self.client.cancel_token();
+        let tls = self.tls.clone();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                let _ = token.cancel_query(NoTls).await;
+                let _ = token.cancel_query(tls).await;
             });
         }
     }

@@ -119,10 +119,12 @@ pub fn lost_connection() -> Failure {
     ))
 }
 
-/// A failure to establish a connection.
+/// A failure to establish a connection; a TLS one with its reason.
 pub fn from_connect(e: tokio_postgres::Error) -> Error {
     match e.as_db_error() {
         Some(db) => Error::ConnectionFailed(as_text(db)),
-        None => Error::ConnectionFailed(chain(&e)),
+        None => Error::ConnectionFailed(
+            crate::postgres_tls::describe_connect_error(&e).unwrap_or_else(|| chain(&e)),
+        ),
     }
 }

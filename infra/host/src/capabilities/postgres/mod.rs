@@ -108,7 +108,7 @@ pub struct PostgresAccess {
 impl PostgresAccess {
     async fn open(&mut self, address: &str) -> Result<Connection, Error> {
         let deadline = self.deadline;
-        let config = address::check(address, &self.outbound).inspect_err(|e| {
+        let (config, tls) = address::check(address, &self.outbound).inspect_err(|e| {
             if let Error::ConnectionFailed(why) = e {
                 tracing::warn!("Postgres connection refused: {why}");
             }
@@ -119,7 +119,7 @@ impl PostgresAccess {
                 "too many connections: a request may hold {limit} open at once"
             )));
         }
-        let checkout = self.pools.open(address, config, deadline).await?;
+        let checkout = self.pools.open(address, config, tls, deadline).await?;
         self.open += 1;
         Ok(Connection {
             checkout,

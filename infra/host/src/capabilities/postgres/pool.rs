@@ -15,12 +15,13 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_postgres::Config;
 use tokio_postgres::config::Host;
-use tokio_postgres::{Config, NoTls};
 
 use super::connection::PgConn;
 use super::errors;
 use crate::bindings::spin::postgres4_0_0::postgres::Error;
+use crate::postgres_tls::{MakeRustlsConnect, TlsSettings};
 
 /// How the host connects to Postgres; from the command line.
 #[derive(Debug, Clone)]
@@ -88,23 +89,26 @@ impl PostgresPools {
         &self.settings
     }
 
-    /// A connection for `address` (already parsed and allowed as `config`).
+    /// A connection for `address` (already parsed and allowed as `config`
+    /// and `tls`).
     pub async fn open(
         &self,
         address: &str,
         config: Config,
+        tls: TlsSettings,
         deadline: Instant,
     ) -> Result<Checkout, Error> {
         let config = self.tune(config);
         if self.settings.naive {
             let label = label(&config);
-            let conn = connect(&config, &label, 0, deadline).await?;
+            let connector = connector(&tls, &label)?;
+            let conn = connect(&config, &connector, &label, 0, deadline).await?;
             return Ok(Checkout {
                 conn: Some(conn),
                 origin: None,
             });
         }
-        self.pool(address, config).checkout(deadline).await
+        self.pool(address, config, &tls)?.checkout(deadline).await
     }
 
     fn tune(&self, mut config: Config) -> Config {
@@ -117,13 +121,16 @@ impl PostgresPools {
         config
     }
 
-    fn pool(&self, address: &str, config: Config) -> Arc<Pool> {
+    fn pool(&self, address: &str, config: Config, tls: &TlsSettings) -> Result<Arc<Pool>, Error> {
         let tick = self.tick.fetch_add(1, Ordering::Relaxed);
         let mut pools = self.pools.lock();
         if let Some((pool, used)) = pools.get_mut(address) {
             *used = tick;
-            return pool.clone();
+            return Ok(pool.clone());
         }
+        let label = label(&config);
+        // Reads the root certificates: once per pool, not per connection.
+        let tls = connector(tls, &label)?;
         if pools.len() >= self.settings.max_pools {
             let oldest = pools
                 .iter()
@@ -135,8 +142,9 @@ impl PostgresPools {
             }
         }
         let pool = Arc::new(Pool {
-            label: label(&config),
+            label,
             config,
+            tls,
             max_connections: self.settings.max_connections,
             statement_cache: self.settings.statement_cache,
             checkout_timeout: self.settings.checkout_timeout,
@@ -146,7 +154,7 @@ impl PostgresPools {
             retired: AtomicBool::new(false),
         });
         pools.insert(address.to_owned(), (pool.clone(), tick));
-        pool
+        Ok(pool)
     }
 }
 
@@ -166,15 +174,30 @@ fn label(config: &Config) -> String {
     format!("{host}:{port}/{}", config.get_dbname().unwrap_or(""))
 }
 
+/// The TLS connector for a connection string's settings.
+fn connector(tls: &TlsSettings, label: &str) -> Result<MakeRustlsConnect, Error> {
+    tls.connector().map_err(|why| {
+        tracing::warn!(pool = %label, "cannot connect to Postgres: {why}");
+        Error::ConnectionFailed(why)
+    })
+}
+
 async fn connect(
     config: &Config,
+    tls: &MakeRustlsConnect,
     label: &str,
     statement_cache: usize,
     deadline: Instant,
 ) -> Result<PgConn, Error> {
-    let connecting = config.connect(NoTls);
+    let connecting = config.connect(tls.clone());
     let (client, connection) = match tokio::time::timeout_at(deadline.into(), connecting).await {
-        Ok(result) => result.map_err(errors::from_connect)?,
+        Ok(result) => result.map_err(|e| {
+            let error = errors::from_connect(e);
+            if let Error::ConnectionFailed(why) = &error {
+                tracing::warn!(pool = %label, "cannot connect to Postgres: {why}");
+            }
+            error
+        })?,
         Err(_) => {
             return Err(Error::ConnectionFailed(
                 "timed out connecting to the database".into(),
@@ -188,7 +211,7 @@ async fn connect(
             tracing::debug!(pool = %label, %code, "Postgres connection ended: {e}");
         }
     });
-    Ok(PgConn::new(client, statement_cache))
+    Ok(PgConn::new(client, statement_cache, tls.clone()))
 }
 
 struct Idle {
@@ -199,6 +222,8 @@ struct Idle {
 /// The connections to one connection string.
 pub struct Pool {
     config: Config,
+    /// Also used to cancel a statement, as libpq does.
+    tls: MakeRustlsConnect,
     label: String,
     max_connections: usize,
     statement_cache: usize,
@@ -229,7 +254,7 @@ impl Pool {
             };
         let conn = match self.take_idle().await {
             Some(conn) => conn,
-            None => connect(&self.config, &self.label, self.statement_cache, deadline).await?,
+            None => self.fresh_connection(deadline).await?,
         };
         Ok(Checkout {
             conn: Some(conn),
@@ -255,9 +280,17 @@ impl Pool {
         }
     }
 
-    /// A fresh connection replacing one that was lost.
-    pub(super) async fn reconnect(&self, deadline: Instant) -> Result<PgConn, Error> {
-        connect(&self.config, &self.label, self.statement_cache, deadline).await
+    /// A new connection: for a checkout with none idle, or replacing one
+    /// that was lost.
+    pub(super) async fn fresh_connection(&self, deadline: Instant) -> Result<PgConn, Error> {
+        connect(
+            &self.config,
+            &self.tls,
+            &self.label,
+            self.statement_cache,
+            deadline,
+        )
+        .await
     }
 
     fn retire(&self) {
@@ -332,7 +365,7 @@ impl Checkout {
         let Some((pool, _)) = &self.origin else {
             return Ok(());
         };
-        let fresh = pool.reconnect(deadline).await?;
+        let fresh = pool.fresh_connection(deadline).await?;
         if let Some(old) = self.conn.replace(fresh)
             && old.abandoned()
         {
