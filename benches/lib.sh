@@ -21,7 +21,10 @@ ensure_wrk() {
     command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 }
 
+# BENCH_SKIP_BUILD=1 measures the binaries already in $BENCH_TARGET (say so
+# with the figures: they are of the tree they were built from).
 build_host() {
+    [ "${BENCH_SKIP_BUILD:-}" = 1 ] && return 0
     (cd "$ROOT" && CARGO_TARGET_DIR="$BENCH_TARGET" cargo build -q --profile bench-host -p spinstack --bin spinstack --example native_hello)
 }
 
