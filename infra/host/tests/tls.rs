@@ -9,8 +9,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::test_ca::{TestCa, test_ca};
 use common::{AppOptions, TestApp};
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 
 const MANIFEST: &str = r#"
 spin_manifest_version = 2
@@ -24,38 +24,6 @@ component = "probe"
 [component.probe]
 source = "{probe}"
 "#;
-
-struct TestCa {
-    ca_pem: String,
-    cert: PathBuf,
-    key: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-/// A CA and a `localhost`/`127.0.0.1` certificate it signs, with an EC key.
-fn test_ca() -> TestCa {
-    let dir = tempfile::tempdir().unwrap();
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::default();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign];
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let key = KeyPair::generate().unwrap();
-    let params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
-    let leaf = params.signed_by(&key, &issuer).unwrap();
-    let cert = dir.path().join("cert.pem");
-    let key_path = dir.path().join("key.pem");
-    std::fs::write(&cert, leaf.pem()).unwrap();
-    std::fs::write(&key_path, key.serialize_pem()).unwrap();
-    TestCa {
-        ca_pem: ca.pem(),
-        cert,
-        key: key_path,
-        _dir: dir,
-    }
-}
 
 fn tls_args(ca: &TestCa) -> Vec<String> {
     vec![

@@ -13,6 +13,7 @@ use crate::compression::Encoding;
 use crate::error::{ConfigError, Source};
 use crate::proxy::{ProxyConfig, UpstreamUrl};
 use crate::raw::RawConfig;
+use crate::tls::TlsConfig;
 use crate::units::{Rate, Size};
 
 /// The committed policy; `Default` is this file, so the two cannot drift.
@@ -29,6 +30,7 @@ pub struct GatewayConfig {
     pub(crate) headers: Vec<HeaderConfig>,
     pub(crate) compression: CompressionConfig,
     pub(crate) nginx: NginxConfig,
+    pub(crate) tls: Option<TlsConfig>,
 }
 
 /// The request header a trusted proxy puts the client address in.
@@ -130,14 +132,6 @@ pub struct NginxConfig {
     pub mime_types: String,
     /// Directory of the pid file and nginx's temporary files.
     pub runtime_dir: String,
-    pub tls: Option<TlsConfig>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsConfig {
-    pub listen: u16,
-    pub certificate: String,
-    pub certificate_key: String,
 }
 
 impl Default for GatewayConfig {
@@ -164,7 +158,10 @@ impl GatewayConfig {
             path: path.to_owned(),
             source,
         })?;
-        GatewayConfig::parse(&text, &path.display().to_string())
+        // `[tls]` paths are relative to the file, like `include` in nginx.conf
+        // is to its prefix: the policy then works from any current directory.
+        let base_dir = path.parent().unwrap_or(Path::new(""));
+        GatewayConfig::parse_in(&text, &path.display().to_string(), Some(base_dir))
     }
 
     /// Checks gateway config text; errors say "gateway.toml, line L, column C: ...".
@@ -174,11 +171,16 @@ impl GatewayConfig {
     }
 
     /// Checks gateway config text, naming it `origin` in errors.
+    /// Relative `[tls]` paths stay as written (relative to the current directory).
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        GatewayConfig::parse_in(text, origin, None)
+    }
+
+    fn parse_in(text: &str, origin: &str, base_dir: Option<&Path>) -> Result<Self, ConfigError> {
         let source = Source { origin, text };
         let raw: RawConfig = toml::from_str(text)
             .map_err(|error| ConfigError::at(&source, error.span(), error.message().to_owned()))?;
-        crate::validate::check(&source, raw)
+        crate::validate::check(&source, base_dir, raw)
     }
 
     /// The text of the committed `infra/gateway.toml`, which [`Default`] parses.
@@ -251,6 +253,11 @@ impl GatewayConfig {
 
     pub fn nginx(&self) -> &NginxConfig {
         &self.nginx
+    }
+
+    /// The `[tls]` section, when the policy has one (spinstack and nginx serve HTTPS).
+    pub fn tls(&self) -> Option<&TlsConfig> {
+        self.tls.as_ref()
     }
 
     pub fn zone(&self, name: &str) -> Option<&ZoneConfig> {

@@ -9,6 +9,7 @@
 //!   [`Gateway::negotiate_encoding`].
 //! - [`Gateway::proxy`]: the path prefixes forwarded to another service
 //!   ([`ProxyConfig`], e.g. the object store under `/_storage/`).
+//! - [`GatewayConfig::tls`]: the optional `[tls]` section ([`TlsConfig`]).
 //! - [`render_nginx`]: the same policy as an nginx.conf.
 //!
 //! Nothing here does I/O on the request path or reads a clock: time is a
@@ -26,6 +27,7 @@ mod proxy;
 mod raw;
 mod refusal_details;
 mod routes;
+mod tls;
 mod trusted_proxy;
 mod units;
 mod validate;
@@ -34,7 +36,7 @@ pub use compression::Encoding;
 // The type of `ClientIpConfig::trusted_proxies`, so callers need not depend on ipnet.
 pub use config::{
     BYTES_PER_STATE, ClientIpConfig, ClientIpHeader, CompressionConfig, GatewayConfig,
-    HeaderConfig, NginxConfig, RouteConfig, TlsConfig, ZoneConfig,
+    HeaderConfig, NginxConfig, RouteConfig, ZoneConfig,
 };
 pub use error::{ConfigError, Position};
 pub use gateway::{Gateway, RateDecision, RoutePolicy};
@@ -48,4 +50,5 @@ pub use refusal_details::{
     UPSTREAM_UNREACHABLE_DETAIL, problem_body,
 };
 pub use routes::normalize_path;
+pub use tls::{TlsConfig, TlsProtocol};
 pub use units::{Rate, RateUnit, Size};

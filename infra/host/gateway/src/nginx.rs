@@ -76,7 +76,7 @@ pub fn render_nginx(config: &GatewayConfig) -> String {
         out.close();
     }
 
-    match &nginx.tls {
+    match config.tls() {
         None => {
             out.blank();
             out.open("server");
@@ -85,28 +85,7 @@ pub fn render_nginx(config: &GatewayConfig) -> String {
             server_body(&mut out, config, false);
             out.close();
         }
-        Some(tls) => {
-            out.blank();
-            out.open("server");
-            out.line(&format!("listen {};", nginx.listen));
-            out.line(&format!("server_name {};", nginx.server_name));
-            let port = if tls.listen == 443 {
-                String::new()
-            } else {
-                format!(":{}", tls.listen)
-            };
-            out.line(&format!("return 301 https://$host{port}$request_uri;"));
-            out.close();
-            out.blank();
-            out.open("server");
-            out.line(&format!("listen {} ssl http2;", tls.listen));
-            out.line(&format!("server_name {};", nginx.server_name));
-            out.line(&format!("ssl_certificate {};", tls.certificate));
-            out.line(&format!("ssl_certificate_key {};", tls.certificate_key));
-            out.line("ssl_protocols TLSv1.2 TLSv1.3;");
-            server_body(&mut out, config, true);
-            out.close();
-        }
+        Some(tls) => tls::servers(&mut out, config, tls),
     }
     out.close();
     out.text
@@ -441,6 +420,8 @@ impl Conf {
         self.line("}");
     }
 }
+
+mod tls;
 
 #[cfg(test)]
 mod tests;

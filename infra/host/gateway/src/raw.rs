@@ -18,6 +18,8 @@ pub(crate) struct RawConfig {
     pub headers: Vec<RawHeader>,
     pub compression: RawCompression,
     pub nginx: RawNginx,
+    /// Optional: without it everything is served in cleartext, as before.
+    pub tls: Option<RawTls>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,13 +95,19 @@ pub(crate) struct RawNginx {
     pub upstream: Spanned<String>,
     pub mime_types: Spanned<String>,
     pub runtime_dir: Spanned<String>,
-    pub tls: Option<RawTls>,
+    /// The former place of the TLS settings, kept only to say where they went.
+    pub tls: Option<Spanned<toml::Table>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawTls {
-    pub listen: Spanned<i64>,
-    pub certificate: Spanned<String>,
-    pub certificate_key: Spanned<String>,
+    pub cert: Spanned<String>,
+    pub key: Spanned<String>,
+    pub protocols: Option<Spanned<Vec<Spanned<String>>>>,
+    #[serde(default)]
+    pub redirect_http: bool,
+    pub nginx_cert: Option<Spanned<String>>,
+    pub nginx_key: Option<Spanned<String>>,
+    pub nginx_listen: Option<Spanned<i64>>,
 }

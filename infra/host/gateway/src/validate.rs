@@ -2,13 +2,14 @@
 //! pointing at the offending value's line and column.
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use toml::Spanned;
 
 use crate::compression::Encoding;
 use crate::config::{
     ClientIpConfig, ClientIpHeader, CompressionConfig, GatewayConfig, HeaderConfig, NginxConfig,
-    RouteConfig, TlsConfig, ZoneConfig,
+    RouteConfig, ZoneConfig,
 };
 use crate::error::{ConfigError, Source};
 use crate::proxy::{ProxyConfig, ProxyUpstream, UpstreamUrl};
@@ -18,14 +19,22 @@ use crate::raw::{
 use crate::trusted_proxy::parse_block;
 use crate::units::{Rate, Size};
 
-/// Checks `raw`, parsed from `source`.
-pub(crate) fn check(source: &Source<'_>, raw: RawConfig) -> Result<GatewayConfig, ConfigError> {
-    Checker { source }.config(raw)
+mod tls;
+
+/// Checks `raw`, parsed from `source`; relative paths in it are resolved
+/// against `base_dir` (the policy file's directory), kept as written without one.
+pub(crate) fn check(
+    source: &Source<'_>,
+    base_dir: Option<&Path>,
+    raw: RawConfig,
+) -> Result<GatewayConfig, ConfigError> {
+    Checker { source, base_dir }.config(raw)
 }
 
 /// Validation of the raw TOML, with errors pointing into the source.
 struct Checker<'s, 'a> {
     source: &'s Source<'a>,
+    base_dir: Option<&'s Path>,
 }
 
 type Checked<T> = Result<T, ConfigError>;
@@ -68,6 +77,8 @@ impl Checker<'_, '_> {
             }
         }
         let proxies = self.proxies(raw.proxies, &routes)?;
+        let nginx = self.nginx(raw.nginx)?;
+        let tls = raw.tls.map(|tls| self.tls(tls, &nginx)).transpose()?;
         Ok(GatewayConfig {
             client_ip,
             max_body_size,
@@ -76,7 +87,8 @@ impl Checker<'_, '_> {
             proxies,
             headers: self.headers(raw.headers)?,
             compression: self.compression(raw.compression)?,
-            nginx: self.nginx(raw.nginx)?,
+            nginx,
+            tls,
         })
     }
 
@@ -338,25 +350,12 @@ impl Checker<'_, '_> {
     }
 
     fn compression(&self, raw: RawCompression) -> Checked<CompressionConfig> {
-        let mut encodings = Vec::new();
-        for text in raw.encodings.get_ref() {
-            let Some(encoding) = Encoding::from_token(text.get_ref()) else {
-                return self.error(
-                    text.span(),
-                    format!(
-                        "unsupported encoding {:?}: expected \"br\" or \"gzip\"",
-                        text.get_ref()
-                    ),
-                );
-            };
-            if encodings.contains(&encoding) {
-                return self.error(
-                    text.span(),
-                    format!("encoding {:?} is listed twice", text.get_ref()),
-                );
-            }
-            encodings.push(encoding);
-        }
+        let encodings = self.distinct(
+            raw.encodings.get_ref(),
+            Encoding::from_token,
+            "encoding",
+            "\"br\" or \"gzip\"",
+        )?;
         if raw.enabled && encodings.is_empty() {
             return self.error(
                 raw.encodings.span(),
@@ -385,6 +384,32 @@ impl Checker<'_, '_> {
         })
     }
 
+    /// A list of names from a closed set (`parse`), each at most once; errors
+    /// say "unsupported {kind} ...: expected {expected}" or "... listed twice".
+    fn distinct<T: PartialEq>(
+        &self,
+        texts: &[Spanned<String>],
+        parse: impl Fn(&str) -> Option<T>,
+        kind: &str,
+        expected: &str,
+    ) -> Checked<Vec<T>> {
+        let mut values = Vec::with_capacity(texts.len());
+        for text in texts {
+            let name = text.get_ref();
+            let Some(value) = parse(name) else {
+                return self.error(
+                    text.span(),
+                    format!("unsupported {kind} {name:?}: expected {expected}"),
+                );
+            };
+            if values.contains(&value) {
+                return self.error(text.span(), format!("{kind} {name:?} is listed twice"));
+            }
+            values.push(value);
+        }
+        Ok(values)
+    }
+
     fn port(&self, port: &Spanned<i64>) -> Checked<u16> {
         match u16::try_from(*port.get_ref()) {
             Ok(port) if port != 0 => Ok(port),
@@ -397,17 +422,8 @@ impl Checker<'_, '_> {
 
     fn path(&self, path: &Spanned<String>) -> Checked<String> {
         let text = path.get_ref();
-        let safe = text.len() > 1
-            && text.starts_with('/')
-            && !text.ends_with('/')
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
-        if !safe {
-            return self.error(
-                path.span(),
-                format!("invalid path {text:?}: an absolute path of letters, digits and / . _ -, not ending in /"),
-            );
+        if let Err(message) = check_nginx_path(text) {
+            return self.error(path.span(), message);
         }
         Ok(text.clone())
     }
@@ -432,28 +448,37 @@ impl Checker<'_, '_> {
         if let Err(message) = check_upstream(upstream) {
             return self.error(raw.upstream.span(), message);
         }
-        let tls = match raw.tls {
-            None => None,
-            Some(tls) => {
-                let tls_listen = self.port(&tls.listen)?;
-                if tls_listen == listen {
-                    return self.error(tls.listen.span(), "tls.listen must differ from listen");
-                }
-                Some(TlsConfig {
-                    listen: tls_listen,
-                    certificate: self.path(&tls.certificate)?,
-                    certificate_key: self.path(&tls.certificate_key)?,
-                })
-            }
-        };
+        if let Some(old) = &raw.tls {
+            return self.error(
+                old.span(),
+                "[nginx.tls] is now the top-level [tls] section: cert, key (spinstack's), \
+                 nginx_cert, nginx_key, nginx_listen (the rendered nginx.conf's), protocols, redirect_http",
+            );
+        }
         Ok(NginxConfig {
             listen,
             server_name: server_name.clone(),
             upstream: upstream.clone(),
             mime_types: self.path(&raw.mime_types)?,
             runtime_dir: self.path(&raw.runtime_dir)?,
-            tls,
         })
+    }
+}
+
+/// A path nginx.conf can hold unquoted: absolute, of letters, digits and `/._-`.
+fn check_nginx_path(text: &str) -> Result<(), String> {
+    let safe = text.len() > 1
+        && text.starts_with('/')
+        && !text.ends_with('/')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
+    if safe {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid path {text:?}: an absolute path of letters, digits and / . _ -, not ending in /"
+        ))
     }
 }
 

@@ -8,6 +8,7 @@ pub mod api;
 pub mod database;
 pub mod frontend;
 pub mod redis;
+pub mod test_ca;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -205,7 +205,7 @@ fn trusted_proxies_become_real_ip_rules() {
 
 #[test]
 fn tls_adds_a_redirect_and_hsts() {
-    let tls = "[nginx.tls]\nlisten = 443\ncertificate = \"/etc/nginx/ssl/fullchain.pem\"\ncertificate_key = \"/etc/nginx/ssl/privkey.pem\"\n";
+    let tls = "[tls]\ncert = \"/etc/nginx/ssl/fullchain.pem\"\nkey = \"/etc/nginx/ssl/privkey.pem\"\nredirect_http = true\nnginx_listen = 443\n";
     let text = format!("{}{tls}", GatewayConfig::default_toml());
     let conf = render_nginx(&GatewayConfig::from_str(&text).unwrap());
     assert!(conf.contains("        return 301 https://$host$request_uri;\n"));
