@@ -105,10 +105,7 @@ async fn cleartext_has_no_hsts_and_speaks_h2_with_prior_knowledge() {
         .unwrap();
     assert_eq!(h1.version(), reqwest::Version::HTTP_11);
     assert!(!h1.headers().contains_key("strict-transport-security"));
-    let h2c = reqwest::Client::builder()
-        .http2_prior_knowledge()
-        .build()
-        .unwrap()
+    let h2c = common::h2c_client()
         .get(app.url("/probe/headers"))
         .send()
         .await
@@ -272,10 +269,7 @@ async fn http2_stream_churn_leaves_the_host_serving() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let response = reqwest::Client::builder()
-        .http2_prior_knowledge()
-        .build()
-        .unwrap()
+    let response = common::h2c_client()
         .get(app.url("/probe/headers"))
         .send()
         .await

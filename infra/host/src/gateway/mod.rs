@@ -199,12 +199,7 @@ impl GatewayPolicy {
 /// connection is closed after the answer (as nginx does): the client must not
 /// reuse a connection with half a body still in flight.
 pub fn has_body<B>(request: &http::Request<B>) -> bool {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    declared.is_some_and(|length| length > 0)
+    content_length(request).is_some_and(|length| length > 0)
         || request.headers().contains_key(header::TRANSFER_ENCODING)
 }
 

@@ -281,12 +281,22 @@ impl Drop for TestApp {
 /// `SPINSTACK_TEST_HTTP=2` (scripts/test.sh runs the gateway's tests both
 /// ways: every gateway behaviour must be the same on both protocols).
 pub fn client() -> reqwest::Client {
-    let builder = reqwest::Client::builder().timeout(Duration::from_secs(60));
-    let builder = match std::env::var("SPINSTACK_TEST_HTTP").as_deref() {
-        Ok("2") => builder.http2_prior_knowledge(),
-        _ => builder,
-    };
-    builder.build().unwrap()
+    match std::env::var("SPINSTACK_TEST_HTTP").as_deref() {
+        Ok("2") => h2c_client(),
+        _ => reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap(),
+    }
+}
+
+/// HTTP/2 in cleartext with prior knowledge (no upgrade, no ALPN).
+pub fn h2c_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .http2_prior_knowledge()
+        .build()
+        .unwrap()
 }
 
 /// A loopback port that was free a moment ago.
