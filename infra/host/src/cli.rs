@@ -95,7 +95,8 @@ pub struct UpArgs {
     /// `open`, every statement prepared on every call (benchmark baseline).
     #[arg(long, hide = true)]
     pub postgres_naive: bool,
-    /// Serve HTTPS with this PEM certificate chain (as `spin up --tls-cert`).
+    /// Serve HTTPS with this PEM certificate chain (as `spin up --tls-cert`),
+    /// instead of the gateway policy's `[tls]` cert and key if it has them.
     #[arg(
         long,
         env = "SPIN_TLS_CERT",
@@ -111,7 +112,8 @@ pub struct UpArgs {
     #[arg(long)]
     pub tls_self_signed: bool,
     /// Also listen here in cleartext and answer every request with 301 to
-    /// the https:// URL (needs TLS).
+    /// the https:// URL (needs TLS). With `redirect_http = true` in the
+    /// policy's `[tls]` and no flag: port 80 of the `--listen` address.
     #[arg(long)]
     pub redirect_http: Option<SocketAddr>,
     /// Test-only: make Postgres behave as Spin 4.0.0–4.0.2's client does

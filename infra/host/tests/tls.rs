@@ -1,8 +1,8 @@
 //! TLS, HTTP/2 and the HTTPS redirect, as `spin up --tls-cert/--tls-key`:
 //! a test CA made here, ALPN h2 and http/1.1, HSTS only over TLS, h2c with
 //! prior knowledge in cleartext, the redirect listener, start-up errors that
-//! name the file, and HTTP/2 stream churn (rapid reset) that leaves the host
-//! serving.
+//! name the file, the gateway policy's `[tls]` section (and the flags over
+//! it), and HTTP/2 stream churn (rapid reset) that leaves the host serving.
 
 mod common;
 
@@ -35,6 +35,10 @@ fn tls_args(ca: &TestCa) -> Vec<String> {
 }
 
 fn https_client(ca_pem: &str, http1_only: bool) -> reqwest::Client {
+    https_client_builder(ca_pem, http1_only).build().unwrap()
+}
+
+fn https_client_builder(ca_pem: &str, http1_only: bool) -> reqwest::ClientBuilder {
     let root = reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap();
     let mut builder = reqwest::Client::builder()
         .use_rustls_tls()
@@ -45,7 +49,7 @@ fn https_client(ca_pem: &str, http1_only: bool) -> reqwest::Client {
     if http1_only {
         builder = builder.http1_only();
     }
-    builder.build().unwrap()
+    builder
 }
 
 #[tokio::test]
@@ -275,4 +279,124 @@ async fn http2_stream_churn_leaves_the_host_serving() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+}
+
+/// The project's policy with `tls` appended, at `infra/gateway.toml` beside
+/// the manifest (where `spinstack up` finds it), and the test CA's pair in
+/// `infra/tls/`, which the section names relatively.
+fn policy_files<'a>(ca: &TestCa, tls: &str, files: &'a mut Vec<String>) -> Vec<(&'a str, &'a str)> {
+    let committed =
+        std::fs::read_to_string(common::workspace_root().join("infra/gateway.toml")).unwrap();
+    *files = vec![
+        format!("{committed}\n{tls}"),
+        std::fs::read_to_string(&ca.cert).unwrap(),
+        std::fs::read_to_string(&ca.key).unwrap(),
+    ];
+    vec![
+        ("infra/gateway.toml", files[0].as_str()),
+        ("infra/tls/cert.pem", files[1].as_str()),
+        ("infra/tls/key.pem", files[2].as_str()),
+    ]
+}
+
+/// Whether a client that speaks at most TLS 1.2 gets an answer.
+async fn tls12_client_is_served(ca: &TestCa, url: &str) -> bool {
+    https_client_builder(&ca.ca_pem, false)
+        .max_tls_version(reqwest::tls::Version::TLS_1_2)
+        .build()
+        .unwrap()
+        .get(url)
+        .send()
+        .await
+        .is_ok()
+}
+
+#[tokio::test]
+async fn the_policys_tls_section_gives_the_certificate_protocols_and_redirect() {
+    let ca = test_ca();
+    let redirect_port = common::free_port();
+    let mut contents = Vec::new();
+    let tls = "[tls]\ncert = \"tls/cert.pem\"\nkey = \"tls/key.pem\"\n\
+               protocols = [\"TLSv1.3\"]\nredirect_http = true\n";
+    let app = TestApp::spawn_with(
+        MANIFEST,
+        AppOptions {
+            files: policy_files(&ca, tls, &mut contents),
+            // Only the address: port 80 (the default) is not the test's to take.
+            args: vec![
+                "--redirect-http".into(),
+                format!("127.0.0.1:{redirect_port}"),
+            ],
+            ..Default::default()
+        },
+    );
+    assert!(app.base_url.starts_with("https://"), "{}", app.base_url);
+    let response = https_client(&ca.ca_pem, false)
+        .get(app.url("/probe/headers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert!(response.headers().contains_key("strict-transport-security"));
+    assert!(
+        !tls12_client_is_served(&ca, &app.url("/probe/headers")).await,
+        "protocols = [\"TLSv1.3\"] refuses TLS 1.2"
+    );
+    let redirected = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("http://127.0.0.1:{redirect_port}/probe/headers"))
+        .header("host", "localhost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redirected.status(), 301);
+}
+
+#[tokio::test]
+async fn the_tls_variables_override_the_policys_files_and_keep_its_protocols() {
+    let ca = test_ca();
+    let mut contents = Vec::new();
+    // The policy's files do not exist: only the environment's are read.
+    let tls = "[tls]\ncert = \"tls/absent.pem\"\nkey = \"tls/absent.key\"\n";
+    let app = TestApp::spawn_with(
+        MANIFEST,
+        AppOptions {
+            files: policy_files(&ca, tls, &mut contents),
+            env: vec![
+                ("SPIN_TLS_CERT", ca.cert.display().to_string()),
+                ("SPIN_TLS_KEY", ca.key.display().to_string()),
+            ],
+            ..Default::default()
+        },
+    );
+    let response = https_client(&ca.ca_pem, true)
+        .get(app.url("/probe/headers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        tls12_client_is_served(&ca, &app.url("/probe/headers")).await,
+        "the policy's default protocols include TLS 1.2"
+    );
+}
+
+#[test]
+fn a_missing_policy_certificate_stops_start_up_naming_it_and_the_policy() {
+    let ca = test_ca();
+    let mut contents = Vec::new();
+    let tls = "[tls]\ncert = \"tls/absent.pem\"\nkey = \"tls/key.pem\"\n";
+    let stderr = TestApp::start_failure(
+        MANIFEST,
+        AppOptions {
+            files: policy_files(&ca, tls, &mut contents),
+            ..Default::default()
+        },
+    );
+    assert!(stderr.contains("infra/tls/absent.pem"), "{stderr}");
+    assert!(stderr.contains("[tls] in "), "{stderr}");
+    assert!(stderr.contains("infra/gateway.toml"), "{stderr}");
 }

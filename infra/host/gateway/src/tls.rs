@@ -48,4 +48,7 @@ pub struct TlsConfig {
     /// The port nginx serves HTTPS on (`nginx_listen`, 443 by default); the
     /// plain `[nginx] listen` port then only redirects.
     pub nginx_listen: u16,
+    /// The policy file the section was read from, so that spinstack's
+    /// errors about `cert` or `key` can say where they were named.
+    pub origin: String,
 }

@@ -35,13 +35,19 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     apply_migrations(&config, args.migrations.as_deref(), &services).await?;
     config.service_variables = services.variables();
     let loaded = App::load(&config)?;
-    let tls = tls_config(&args, &config)?;
+    let policy_tls = loaded
+        .app
+        .gateway
+        .as_ref()
+        .and_then(|gateway| gateway.policy().config().tls());
+    let plan = tls_plan(&args, &config, policy_tls)?;
+    let tls = match &plan.tls {
+        Some(settings) => Some(tls_config(settings)?),
+        None => None,
+    };
     let listener = bind(args.listen).await?;
-    let redirect_http = match args.redirect_http {
-        Some(address) if tls.is_some() => Some(bind(address).await?),
-        Some(_) => anyhow::bail!(
-            "--redirect-http needs TLS (--tls-cert and --tls-key, or --tls-self-signed)"
-        ),
+    let redirect_http = match &plan.redirect_http {
+        Some(redirect) => Some(bind_redirect(redirect).await?),
         None => None,
     };
     let address: SocketAddr = listener.local_addr()?;
@@ -73,38 +79,55 @@ async fn bind(address: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
         .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))
 }
 
-/// The TLS configuration the flags ask for, if any.
-fn tls_config(
+/// The redirect listener; when the policy asked for it, the error says
+/// where, and how to pick another address (port 80 may need privileges).
+async fn bind_redirect(
+    redirect: &spinstack::server::tls::settings::RedirectListener,
+) -> anyhow::Result<tokio::net::TcpListener> {
+    let address = redirect.address;
+    tokio::net::TcpListener::bind(address).await.map_err(|e| match &redirect.named_in {
+        Some(policy) => anyhow::anyhow!(
+            "cannot listen on {address} for the HTTPS redirect that [tls] redirect_http in {policy} \
+             asks for ({e}); --redirect-http ADDR picks another address"
+        ),
+        None => anyhow::anyhow!("cannot listen on {address}: {e}"),
+    })
+}
+
+/// The TLS the flags and the gateway policy's `[tls]` ask for.
+fn tls_plan(
     args: &UpArgs,
     config: &HostConfig,
-) -> anyhow::Result<Option<std::sync::Arc<rustls::ServerConfig>>> {
-    use spinstack::server::tls::{TlsSource, server_config};
-    let source = match (&args.tls_cert, &args.tls_key, args.tls_self_signed) {
-        (Some(cert), Some(key), _) => TlsSource::Files {
-            cert: cert.clone(),
-            key: key.clone(),
-        },
-        (None, None, true) => {
-            let (manifest, runtime_config) = config.read_app()?;
-            TlsSource::SelfSigned {
-                state_dir: spinstack::config::state_dir(
-                    config.state_dir.as_deref(),
-                    &manifest,
-                    &runtime_config,
-                ),
-            }
-        }
-        (None, None, false) => return Ok(None),
-        _ => anyhow::bail!("--tls-cert and --tls-key go together"),
+    policy: Option<&spinstack_gateway::TlsConfig>,
+) -> anyhow::Result<spinstack::server::tls::settings::TlsPlan> {
+    let flags = spinstack::server::tls::TlsFlags {
+        cert: args.tls_cert.clone(),
+        key: args.tls_key.clone(),
+        self_signed: args.tls_self_signed,
+        redirect_http: args.redirect_http,
     };
-    let (tls, ca) = server_config(&source)?;
+    spinstack::server::tls::settings::plan(&flags, policy, args.listen, || {
+        let (manifest, runtime_config) = config.read_app()?;
+        Ok(spinstack::config::state_dir(
+            config.state_dir.as_deref(),
+            &manifest,
+            &runtime_config,
+        ))
+    })
+}
+
+/// The rustls configuration of `settings`.
+fn tls_config(
+    settings: &spinstack::server::tls::TlsSettings,
+) -> anyhow::Result<std::sync::Arc<rustls::ServerConfig>> {
+    let (tls, ca) = spinstack::server::tls::server_config(settings)?;
     if let Some(ca) = ca {
         println!(
             "TLS: a localhost certificate from the local CA {} (trust it once, e.g. curl --cacert)",
             ca.display()
         );
     }
-    Ok(Some(tls))
+    Ok(tls)
 }
 
 /// `infra/migrations` (or `--migrations`) applied to the app's database,

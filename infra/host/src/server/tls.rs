@@ -1,9 +1,12 @@
 //! TLS for the listener, as `spin up --tls-cert FILE --tls-key FILE` does:
 //! a PEM certificate chain and a PEM key (PKCS#8, PKCS#1 RSA or SEC1 EC),
-//! rustls with the ring provider, ALPN `h2` then `http/1.1`. Every error
-//! names the file at fault; no certificate or key material is ever logged.
+//! rustls with the ring provider, ALPN `h2` then `http/1.1`, the protocol
+//! versions the gateway policy allows. Every error names the file at fault
+//! (and the policy that named it); no certificate or key material is ever
+//! logged.
 
 pub mod local_ca;
+pub mod settings;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,76 +14,90 @@ use std::sync::Arc;
 use rustls::ServerConfig;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use spinstack_gateway::TlsProtocol;
+
+pub use settings::{TlsFlags, TlsSettings};
 
 /// Where the certificate and key come from.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TlsSource {
     Files {
         cert: PathBuf,
         key: PathBuf,
+        /// The policy file whose `[tls]` named them; `None` for the flags.
+        named_in: Option<String>,
     },
     /// A `localhost` certificate from the local development CA in this
     /// state directory (generated once, reused).
-    SelfSigned {
-        state_dir: PathBuf,
-    },
+    SelfSigned { state_dir: PathBuf },
 }
 
-/// The rustls configuration for `source`, and for a self-signed setup the
+/// The rustls configuration for `settings`, and for a self-signed setup the
 /// CA's path (to tell the user what to trust).
-pub fn server_config(source: &TlsSource) -> anyhow::Result<(Arc<ServerConfig>, Option<PathBuf>)> {
-    let (cert, key, ca) = match source {
-        TlsSource::Files { cert, key } => (cert.clone(), key.clone(), None),
+pub fn server_config(
+    settings: &TlsSettings,
+) -> anyhow::Result<(Arc<ServerConfig>, Option<PathBuf>)> {
+    let (cert, key, named_in, ca) = match &settings.source {
+        TlsSource::Files {
+            cert,
+            key,
+            named_in,
+        } => (cert.clone(), key.clone(), named_in.as_deref(), None),
         TlsSource::SelfSigned { state_dir } => {
             let issued = local_ca::ensure(&state_dir.join("tls"))?;
-            (issued.cert, issued.key, Some(issued.ca))
+            (issued.cert, issued.key, None, Some(issued.ca))
         }
     };
-    let chain = read_chain(&cert)?;
-    let key_der = read_key(&key)?;
+    let cert_name = file_name("TLS certificate", &cert, named_in);
+    let key_name = file_name("TLS key", &key, named_in);
+    let chain = read_chain(&cert, &cert_name)?;
+    let key_der = read_key(&key, &key_name)?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .with_protocol_versions(&versions(&settings.protocols))
         .map_err(|e| anyhow::anyhow!("TLS protocol versions: {e}"))?
         .with_no_client_auth()
         .with_single_cert(chain, key_der)
         .map_err(|e| {
-            anyhow::anyhow!(
-                "TLS certificate {} and key {} do not form a usable pair: {e}",
-                cert.display(),
-                key.display()
-            )
+            anyhow::anyhow!("{cert_name} and {key_name} do not form a usable pair: {e}")
         })?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok((Arc::new(config), ca))
 }
 
-fn read_chain(path: &Path) -> anyhow::Result<Vec<CertificateDer<'static>>> {
-    std::fs::metadata(path)
-        .map_err(|e| anyhow::anyhow!("TLS certificate {}: {e}", path.display()))?;
+/// rustls's versions for the policy's `protocols` (TLS 1.3 first, as
+/// rustls prefers it whatever the order).
+fn versions(protocols: &[TlsProtocol]) -> Vec<&'static rustls::SupportedProtocolVersion> {
+    let mut versions = Vec::new();
+    if protocols.contains(&TlsProtocol::Tls13) {
+        versions.push(&rustls::version::TLS13);
+    }
+    if protocols.contains(&TlsProtocol::Tls12) {
+        versions.push(&rustls::version::TLS12);
+    }
+    versions
+}
+
+/// "TLS certificate /p", and where it was named when a policy named it.
+fn file_name(what: &str, path: &Path, named_in: Option<&str>) -> String {
+    match named_in {
+        Some(policy) => format!("{what} {} (from [tls] in {policy})", path.display()),
+        None => format!("{what} {}", path.display()),
+    }
+}
+
+fn read_chain(path: &Path, name: &str) -> anyhow::Result<Vec<CertificateDer<'static>>> {
+    std::fs::metadata(path).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     let chain = CertificateDer::pem_file_iter(path)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "TLS certificate {}: not a PEM certificate chain ({e})",
-                path.display()
-            )
-        })?;
-    anyhow::ensure!(
-        !chain.is_empty(),
-        "TLS certificate {}: no PEM certificate in the file",
-        path.display()
-    );
+        .map_err(|e| anyhow::anyhow!("{name}: not a PEM certificate chain ({e})"))?;
+    anyhow::ensure!(!chain.is_empty(), "{name}: no PEM certificate in the file");
     Ok(chain)
 }
 
-fn read_key(path: &Path) -> anyhow::Result<PrivateKeyDer<'static>> {
-    std::fs::metadata(path).map_err(|e| anyhow::anyhow!("TLS key {}: {e}", path.display()))?;
+fn read_key(path: &Path, name: &str) -> anyhow::Result<PrivateKeyDer<'static>> {
+    std::fs::metadata(path).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     // Any of PKCS#8, PKCS#1 (RSA) and SEC1 (EC), as Spin accepts.
-    PrivateKeyDer::from_pem_file(path).map_err(|e| {
-        anyhow::anyhow!(
-            "TLS key {}: not a PEM private key (PKCS#8, RSA or EC) ({e})",
-            path.display()
-        )
-    })
+    PrivateKeyDer::from_pem_file(path)
+        .map_err(|e| anyhow::anyhow!("{name}: not a PEM private key (PKCS#8, RSA or EC) ({e})"))
 }

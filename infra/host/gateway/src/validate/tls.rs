@@ -42,6 +42,7 @@ impl Checker<'_, '_> {
             nginx_cert,
             nginx_key,
             nginx_listen,
+            origin: self.source.origin.to_owned(),
         })
     }
 

@@ -71,6 +71,8 @@ fn relative_paths_are_relative_to_the_policy_file() {
     assert_eq!(tls.cert, dir.join("certs/app.pem"));
     assert_eq!(tls.key, dir.join("../app.key"));
     assert_eq!(PathBuf::from(&tls.nginx_cert), tls.cert);
+    // spinstack's errors about the files name the policy they came from.
+    assert_eq!(tls.origin, policy.display().to_string());
 }
 
 #[test]
