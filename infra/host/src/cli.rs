@@ -122,6 +122,10 @@ pub struct UpArgs {
     /// wrong. Not a feature.
     #[arg(long, hide = true, default_value = "none")]
     pub postgres_compat: spinstack::capabilities::postgres::PostgresCompat,
+    /// On SIGTERM or SIGINT, how long the requests in flight may take to
+    /// finish before they are cut, in seconds (a second signal cuts at once).
+    #[arg(long, value_name = "SECONDS", default_value_t = spinstack::server::drain::DEFAULT_TIMEOUT.as_secs())]
+    pub shutdown_timeout: u64,
     /// Delete the state directory first (see `spinstack reset`).
     #[arg(long)]
     pub reset: bool,

@@ -154,3 +154,38 @@ async fn a_trap_fails_only_its_request() {
     let (status, _, _) = send(&host.path, "GET", "/probe/headers", "").await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// Once the drain began (`serve` marks the requests that arrive then),
+/// `/health` is the host's 503, so a balancer stops sending; every other
+/// path is still served, with the gateway's headers.
+#[tokio::test(flavor = "multi_thread")]
+async fn health_is_503_during_the_drain_and_the_rest_is_served() {
+    use spinstack::server::drain::Draining;
+    let host = load(GatewaySelection::WithoutRateLimits);
+    let draining = |uri: &str| {
+        Request::get(uri)
+            .header("host", "app.test")
+            .extension(Draining)
+            .body(body(""))
+            .unwrap()
+    };
+    let health = host
+        .path
+        .clone()
+        .oneshot(draining("/health"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(health.headers()["content-type"], "application/problem+json");
+    assert_eq!(health.headers()["x-content-type-options"], "nosniff");
+    let other = host
+        .path
+        .clone()
+        .oneshot(draining("/probe/headers"))
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+    // Before the drain the path is the app's (here: no such route).
+    let (status, _, _) = send(&host.path, "GET", "/health", "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

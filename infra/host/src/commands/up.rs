@@ -1,5 +1,8 @@
 //! `spinstack up`: build if asked, start the embedded services, apply the
-//! migrations, load the app and serve it until SIGINT or SIGTERM.
+//! migrations, load the app and serve it until SIGINT or SIGTERM, then drain
+//! and stop the services.
+
+mod signals;
 
 use std::net::SocketAddr;
 
@@ -67,10 +70,19 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         tls,
         redirect_http,
     };
-    let served = spinstack::server::serve(app.clone(), listeners, shutdown_signal()).await;
+    let shutdown = signals::shutdown(std::time::Duration::from_secs(args.shutdown_timeout))?;
+    let served = spinstack::server::serve(app.clone(), listeners, shutdown).await;
+    // The embedded services outlive the drain: the requests in flight needed them.
     app.shutdown();
     services.stop().await;
-    served
+    match served? {
+        spinstack::server::Stopped::Drained | spinstack::server::Stopped::Cut { requests: 0 } => {
+            Ok(())
+        }
+        spinstack::server::Stopped::Cut { requests } => {
+            anyhow::bail!("the shutdown cut {requests} request(s) still running (see the log)")
+        }
+    }
 }
 
 async fn bind(address: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
@@ -156,15 +168,4 @@ async fn apply_migrations(
         .await
         .context("applying migrations before serving")?;
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("install SIGTERM handler");
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term.recv() => {},
-    }
-    tracing::info!("shutting down");
 }

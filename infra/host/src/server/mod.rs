@@ -11,6 +11,7 @@
 //! | compression | `gateway/response_compression.rs` | gzip/br as nginx's gzip module would |
 //! | proxy | `gateway/store_proxy.rs` | `[[proxies]]` prefixes to their upstream |
 //! | rate and body limits | `gateway/request_limits.rs` | 429, 413 before any component runs |
+//! | health while draining | `server/drain/health.rs` | `/health` is 503 once shutdown began |
 //! | routing | `server/routing.rs` | Spin's routes, well-known paths, `spin-*` headers, 404 |
 //! | admission | `server/admission.rs` | a slot, or 503 with Retry-After |
 //! | the component | `server/run_component.rs` | a fresh instance runs the request |
@@ -19,9 +20,11 @@
 //! or Spin's exact semantics (nginx's `limit_req`, its gzip rules, problem
 //! details for every refusal), which the generic middleware does not. Without
 //! a gateway (`GatewaySelection::Off`, the benchmarks' baseline) only the
-//! last three run (and HEAD).
+//! last four run (and HEAD).
 
 pub mod admission;
+mod connection;
+pub mod drain;
 mod head_requests;
 mod redirect;
 pub mod routing;
@@ -33,9 +36,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::Request;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower::util::BoxCloneSyncService;
@@ -48,7 +51,9 @@ use crate::gateway::request_limits::RequestLimits;
 use crate::gateway::response_compression::ResponseCompression;
 use crate::gateway::security_headers::SecurityHeaders;
 use crate::gateway::store_proxy::StoreProxy;
-use crate::step::{HostResponse, OverTls, PeerAddr, StepLayer};
+use crate::step::{HostResponse, StepLayer};
+use drain::DrainState;
+pub use drain::{Shutdown, Stopped};
 pub use routing::set_spin_headers;
 
 /// A request body the path accepts: hyper's, or any other that reports
@@ -75,6 +80,7 @@ pub fn request_path<B: RequestBody>(app: &Arc<App>) -> RequestPath<B> {
         return BoxCloneSyncService::new(
             ServiceBuilder::new()
                 .layer(StepLayer::new(head_requests::HeadRequests))
+                .layer(StepLayer::new(drain::HealthWhileDraining))
                 .layer(StepLayer::new(routing::Routing(app.clone())))
                 .layer(StepLayer::new(admission::AdmissionControl(app.clone())))
                 .service(component),
@@ -90,6 +96,7 @@ pub fn request_path<B: RequestBody>(app: &Arc<App>) -> RequestPath<B> {
             .layer(StepLayer::new(ResponseCompression(gateway.clone())))
             .layer(StepLayer::new(StoreProxy(gateway.clone())))
             .layer(StepLayer::new(RequestLimits(gateway)))
+            .layer(StepLayer::new(drain::HealthWhileDraining))
             .layer(StepLayer::new(routing::Routing(app.clone())))
             .layer(StepLayer::new(admission::AdmissionControl(app.clone())))
             .service(component),
@@ -133,20 +140,27 @@ fn http_builder() -> auto::Builder<TokioExecutor> {
     builder
 }
 
-/// Serves `app` on `listeners` until `shutdown` resolves.
+/// Serves `app` on `listeners` until `shutdown` begins, then drains (see
+/// `drain.rs`).
 pub async fn serve(
     app: Arc<App>,
     listeners: Listeners,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> anyhow::Result<()> {
+    shutdown: Shutdown,
+) -> anyhow::Result<Stopped> {
     let path = request_path::<hyper::body::Incoming>(&app);
     let tls = listeners.tls.map(tokio_rustls::TlsAcceptor::from);
     let https_port = listeners.main.local_addr()?.port();
-    if let Some(redirect) = listeners.redirect_http {
-        tokio::spawn(redirect::serve(redirect, https_port));
-    }
+    let redirect = listeners
+        .redirect_http
+        .map(|redirect| tokio::spawn(redirect::serve(redirect, https_port)));
+    let drain = Arc::new(DrainState::default());
+    let graceful = GracefulShutdown::new();
+    let Shutdown {
+        mut begin,
+        now,
+        timeout,
+    } = shutdown;
     let listener = listeners.main;
-    tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -158,51 +172,21 @@ pub async fn serve(
                     continue;
                 }
             },
-            () = &mut shutdown => return Ok(()),
+            () = &mut begin => break,
         };
         let _ = stream.set_nodelay(true);
-        let over_tls = tls.is_some();
-        let service = ServiceBuilder::new()
-            .map_request(move |mut request: Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(PeerAddr(peer));
-                if over_tls {
-                    request.extensions_mut().insert(OverTls);
-                }
-                request
-            })
-            .service(path.clone());
-        let service = TowerToHyperService::new(service);
-        let tls = tls.clone();
-        tokio::spawn(async move {
-            let served = match tls {
-                None => {
-                    http_builder()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await
-                }
-                Some(acceptor) => {
-                    let handshake =
-                        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
-                    match handshake {
-                        Ok(Ok(stream)) => {
-                            http_builder()
-                                .serve_connection(TokioIo::new(stream), service)
-                                .await
-                        }
-                        Ok(Err(e)) => {
-                            tracing::debug!(client = %peer, "TLS handshake failed: {e}");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(client = %peer, "TLS handshake timed out");
-                            return;
-                        }
-                    }
-                }
-            };
-            if let Err(e) = served {
-                tracing::debug!(client = %peer, "connection ended: {e}");
-            }
-        });
+        let context = connection::ConnectionContext {
+            peer,
+            tls: tls.clone(),
+            path: path.clone(),
+            drain: drain.clone(),
+        };
+        tokio::spawn(connection::serve(stream, context, graceful.watcher()));
     }
+    // Closed at once: from here on a new connection is refused.
+    drop(listener);
+    if let Some(redirect) = redirect {
+        redirect.abort();
+    }
+    Ok(drain::finish(&drain, graceful, now, timeout).await)
 }

@@ -258,6 +258,28 @@ impl TestApp {
             .collect()
     }
 
+    /// Sends the host `signal` (`TERM`, `INT`, ...).
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal}");
+    }
+
+    /// The host's exit status once it has exited, waiting up to `limit`;
+    /// `None` if it is still running then.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Stops the host gracefully (SIGTERM) and returns its directory, so a
     /// test can start it again on the same state.
     pub fn stop(mut self) -> tempfile::TempDir {
