@@ -53,6 +53,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         Some(redirect) => Some(bind_redirect(redirect).await?),
         None => None,
     };
+    // Before the "Serving" line: whoever reads it may signal at once.
+    let shutdown = signals::shutdown(std::time::Duration::from_secs(args.shutdown_timeout))?;
     let address: SocketAddr = listener.local_addr()?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     // The harness and people both read this line to find the server.
@@ -70,7 +72,6 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         tls,
         redirect_http,
     };
-    let shutdown = signals::shutdown(std::time::Duration::from_secs(args.shutdown_timeout))?;
     let served = spinstack::server::serve(app.clone(), listeners, shutdown).await;
     // The embedded services outlive the drain: the requests in flight needed them.
     app.shutdown();
