@@ -1,0 +1,13 @@
+#!/bin/sh
+# `rustfs` with the official image's variables, served by s3s-fs.
+set -eu
+if [ "${1:-}" != rustfs ]; then exec "$@"; fi
+: "${RUSTFS_ACCESS_KEY:?RUSTFS_ACCESS_KEY is required}"
+: "${RUSTFS_SECRET_KEY:?RUSTFS_SECRET_KEY is required}"
+address="${RUSTFS_ADDRESS:-:9000}"
+port="${address##*:}"
+volume="${RUSTFS_VOLUMES:-/data}"
+mkdir -p "$volume"
+# Keys on the command line stay inside this container's process table.
+exec s3s-fs --host 0.0.0.0 --port "$port" \
+    --access-key "$RUSTFS_ACCESS_KEY" --secret-key "$RUSTFS_SECRET_KEY" "$volume"
