@@ -26,7 +26,7 @@ content_tag() {
 
 image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
-# 1. The base: Debian bookworm minbase, plus busybox (the wget and nc the
+# 1. The base: Debian bookworm minbase, plus busybox (the wget the
 #    official Alpine images' health checks use) and CA certificates.
 base="spinstack-ci/debian:bookworm"
 if ! image_exists "$base"; then
