@@ -37,4 +37,7 @@ if ! docker image inspect "$image" >/dev/null 2>&1; then
         || { tail -n 30 "$ctx.log" >&2; rm -f "$ctx.log"; exit 1; }
     rm -f "$ctx.log"
 fi
+# Each CI run builds a new binary, so older app images only fill the disk.
+docker images spinstack-ci/app --format '{{.Repository}}:{{.Tag}}' | grep -vx "$image" \
+    | xargs -r docker rmi >/dev/null 2>&1 || true
 echo "APP_IMAGE=$image"
