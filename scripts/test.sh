@@ -36,3 +36,8 @@ SPINSTACK_TEST_POSTGRES_COMPAT=spin-4.0.2 cargo test --locked -p spinstack -p ht
 
 echo "== web app: Vitest, build budget, end-to-end in Chromium"
 scripts/frontend-test.sh
+
+if [ "${SPINSTACK_TEST_COMPOSE:-0}" = 1 ]; then
+    echo "== the compose stack on Docker: nginx + TLS, the app image, Postgres, Redis, S3"
+    tests/compose/run.sh
+fi

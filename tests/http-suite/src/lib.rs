@@ -4,7 +4,10 @@
 //! `spin up`, the compose stack, a remote host). Without it, the suite starts
 //! the project's own `spinstack` on the project's `spin.toml` (components
 //! already built; the README's test command builds them first) and stops it
-//! at the end of the test binary.
+//! at the end of the test binary. For an `https://` base URL,
+//! `SPINSTACK_CA_CERT` names the PEM roots to trust: the compose stack's
+//! development CA, or `/etc/ssl/certs/ca-certificates.crt` for a public
+//! certificate.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -172,8 +175,14 @@ pub fn url(path: &str) -> String {
 }
 
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("http client")
+    let mut builder = reqwest::Client::builder().timeout(Duration::from_secs(30));
+    if let Ok(path) = std::env::var("SPINSTACK_CA_CERT") {
+        let pem = std::fs::read(&path).unwrap_or_else(|e| panic!("SPINSTACK_CA_CERT {path}: {e}"));
+        for cert in reqwest::Certificate::from_pem_bundle(&pem)
+            .unwrap_or_else(|e| panic!("SPINSTACK_CA_CERT {path}: not PEM certificates: {e}"))
+        {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().expect("http client")
 }
