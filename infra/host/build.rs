@@ -3,9 +3,9 @@
 //! host and the guests can never disagree about an interface.
 //!
 //! The crate is located through `cargo metadata` (it is a dependency of the
-//! workspace's components, pinned in Cargo.lock); the bindgen invocation is
-//! written to OUT_DIR with the absolute WIT path and `include!`d by
-//! `src/bindings.rs`.
+//! workspace's components, pinned in Cargo.lock); a `spin_bindgen!` macro
+//! carrying the absolute WIT path is written to OUT_DIR and `include!`d by
+//! `src/bindings.rs`. Each capability invokes it for its own interfaces.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -25,30 +25,25 @@ fn main() -> anyhow::Result<()> {
         wit_dir.display()
     );
 
-    let out = PathBuf::from(std::env::var("OUT_DIR")?).join("spin_bindings.rs");
+    let out = PathBuf::from(std::env::var("OUT_DIR")?).join("spin_bindgen.rs");
     let wit = wit_dir.to_str().expect("WIT path is UTF-8");
-    // Only the Spin interfaces the host implements itself; WASI comes from
+    // Only the WIT location is decided here; each capability module names
+    // the interfaces it serves (its own inline world), so adding one touches
+    // that module and the capability list, not this file. WASI comes from
     // wasmtime-wasi and wasmtime-wasi-http.
     let source = format!(
-        r#"wasmtime::component::bindgen!({{
-    path: {wit:?},
-    inline: "
-        package spinstack:host;
-        world spin-capabilities {{
-            import fermyon:spin/key-value@2.0.0;
-            import fermyon:spin/variables@2.0.0;
-            import spin:postgres/postgres@3.0.0;
-            import spin:postgres/postgres@4.0.0;
-        }}
-    ",
-    world: "spinstack:host/spin-capabilities",
-    imports: {{ default: async | trappable }},
-    with: {{
-        "fermyon:spin/key-value.store": crate::capabilities::key_value::OpenStore,
-        "spin:postgres/postgres@3.0.0.connection": crate::capabilities::postgres::ConnectionV3,
-        "spin:postgres/postgres@4.0.0.connection": crate::capabilities::postgres::Connection,
-    }},
-}});
+        r#"/// `wasmtime::component::bindgen!` over the pinned spin-sdk's WIT, with
+/// the host's conventions (async, trappable imports); the caller adds its
+/// `inline` world, `world` and `with`.
+macro_rules! spin_bindgen {{
+    ($($options:tt)*) => {{
+        wasmtime::component::bindgen!({{
+            path: {wit:?},
+            imports: {{ default: async | trappable }},
+            $($options)*
+        }});
+    }};
+}}
 "#
     );
     std::fs::write(out, source)?;

@@ -8,10 +8,21 @@ use std::sync::Arc;
 use wasmtime::component::Linker;
 
 use super::{AppContext, Capability, ComponentContext, HasView, HostView, InstanceContext, View};
-use crate::bindings::fermyon::spin2_0_0::variables::{self as wit, Error};
+use generated::fermyon::spin2_0_0::variables::{self as wit, Error};
 
 /// A component's resolved variables, shared by all its instances.
 pub type ComponentVariables = Arc<HashMap<String, String>>;
+
+/// Bindings for the one interface this capability serves.
+mod generated {
+    crate::bindings::spin_bindgen!(
+        inline: "
+            package spinstack:variables;
+            world host { import fermyon:spin/variables@2.0.0; }
+        ",
+        world: "spinstack:variables/host",
+    );
+}
 
 pub struct Variables;
 

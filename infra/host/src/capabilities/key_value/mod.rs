@@ -13,9 +13,21 @@ use spinstack_manifest::{DEFAULT_KEY_VALUE_STORE, KeyValueBackendConfig};
 use wasmtime::component::{Linker, Resource};
 
 use super::{AppContext, Capability, ComponentContext, HasView, HostView, InstanceContext, View};
-use crate::bindings::fermyon::spin2_0_0::key_value::{self as wit, Error};
 pub use file_store::FileStore;
+use generated::fermyon::spin2_0_0::key_value::{self as wit, Error};
 pub use redis_store::RedisStore;
+
+/// Bindings for the one interface this capability serves.
+mod generated {
+    crate::bindings::spin_bindgen!(
+        inline: "
+            package spinstack:key-value;
+            world host { import fermyon:spin/key-value@2.0.0; }
+        ",
+        world: "spinstack:key-value/host",
+        with: { "fermyon:spin/key-value.store": crate::capabilities::key_value::OpenStore },
+    );
+}
 
 pub struct KeyValue;
 

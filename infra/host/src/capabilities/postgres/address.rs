@@ -7,7 +7,7 @@
 use tokio_postgres::Config;
 use tokio_postgres::config::Host;
 
-use crate::bindings::spin::postgres4_0_0::postgres::Error;
+use super::generated::spin::postgres4_0_0::postgres::Error;
 use crate::outbound_policy::OutboundPolicy;
 use crate::postgres_tls::{self, TlsSettings};
 

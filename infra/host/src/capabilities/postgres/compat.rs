@@ -8,7 +8,7 @@
 //! - a database error loses its structure: `query-error::text` with the
 //!   server's message and no SQLSTATE.
 
-use crate::bindings::spin::postgres4_0_0::postgres::{Error, QueryError, RowSet};
+use super::generated::spin::postgres4_0_0::postgres::{Error, QueryError, RowSet};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum PostgresCompat {

@@ -7,13 +7,13 @@ use futures::StreamExt;
 use tokio_postgres::{Client, Statement};
 
 use super::errors::{self, Failure};
+use super::generated::spin::postgres4_0_0::postgres::{
+    Column, DbValue, Error, ParameterValue, QueryError, RowSet,
+};
 use super::params::{self, Encoded};
 use super::session::{self, Effect};
 use super::statements::StatementCache;
 use super::values::{self, Raw};
-use crate::bindings::spin::postgres4_0_0::postgres::{
-    Column, DbValue, Error, ParameterValue, QueryError, RowSet,
-};
 use crate::postgres_tls::MakeRustlsConnect;
 
 pub struct PgConn {
@@ -62,6 +62,12 @@ impl PgConn {
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Prepared statements kept for reuse on this connection.
+    #[cfg(test)]
+    pub fn cached_statements(&self) -> usize {
+        self.statements.count()
     }
 
     pub fn is_closed(&self) -> bool {

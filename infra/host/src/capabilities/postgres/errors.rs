@@ -7,7 +7,7 @@
 
 use tokio_postgres::error::DbError as PgDbError;
 
-use crate::bindings::spin::postgres4_0_0::postgres::{DbError, Error, QueryError};
+use super::generated::spin::postgres4_0_0::postgres::{DbError, Error, QueryError};
 
 /// What went wrong, and whether the connection can still be used.
 pub struct Failure {

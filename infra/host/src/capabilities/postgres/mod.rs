@@ -25,6 +25,8 @@ mod errors;
 mod numeric;
 mod params;
 mod pool;
+#[cfg(test)]
+mod pool_comparison;
 mod session;
 mod statements;
 mod v3;
@@ -36,13 +38,31 @@ use std::time::Instant;
 use wasmtime::component::{Linker, Resource};
 
 use super::{AppContext, Capability, ComponentContext, HasView, HostView, InstanceContext, View};
-use crate::bindings::spin::postgres3_0_0::postgres as wit3;
-use crate::bindings::spin::postgres4_0_0::postgres::{
-    self as wit, Error, ParameterValue, QueryError, RowSet,
-};
 use crate::outbound_policy::OutboundPolicy;
 pub use compat::PostgresCompat;
+use generated::spin::postgres3_0_0::postgres as wit3;
+use generated::spin::postgres4_0_0::postgres::{
+    self as wit, Error, ParameterValue, QueryError, RowSet,
+};
 pub use pool::{PostgresPools, PostgresSettings};
+
+/// Bindings for the two interface versions this capability serves.
+mod generated {
+    crate::bindings::spin_bindgen!(
+        inline: "
+            package spinstack:postgres;
+            world host {
+                import spin:postgres/postgres@3.0.0;
+                import spin:postgres/postgres@4.0.0;
+            }
+        ",
+        world: "spinstack:postgres/host",
+        with: {
+            "spin:postgres/postgres@3.0.0.connection": crate::capabilities::postgres::ConnectionV3,
+            "spin:postgres/postgres@4.0.0.connection": crate::capabilities::postgres::Connection,
+        },
+    );
+}
 
 pub struct Postgres;
 

@@ -12,8 +12,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use postgres_protocol::types as pg;
 use tokio_postgres::types::{IsNull, Kind, ToSql, Type, to_sql_checked};
 
+use super::generated::spin::postgres4_0_0::postgres::{ParameterValue, RangeBoundKind};
 use super::{datetime, numeric};
-use crate::bindings::spin::postgres4_0_0::postgres::{ParameterValue, RangeBoundKind};
 
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
 

@@ -20,7 +20,7 @@ use tokio_postgres::config::Host;
 
 use super::connection::PgConn;
 use super::errors;
-use crate::bindings::spin::postgres4_0_0::postgres::Error;
+use super::generated::spin::postgres4_0_0::postgres::Error;
 use crate::postgres_tls::{MakeRustlsConnect, TlsSettings};
 
 /// How the host connects to Postgres; from the command line.

@@ -4,57 +4,43 @@
 //! guest that builds SQL strings cannot grow the cache without bound.
 //! Dropping a `Statement` closes it on the server.
 
-use std::collections::HashMap;
+use std::num::NonZeroUsize;
 
+use lru::LruCache;
 use tokio_postgres::Statement;
 
-pub struct StatementCache {
-    capacity: usize,
-    tick: u64,
-    entries: HashMap<String, (Statement, u64)>,
-}
+/// `None` when the cache is off (capacity 0, the naive baseline).
+pub struct StatementCache(Option<LruCache<String, Statement>>);
 
 impl StatementCache {
     pub fn new(capacity: usize) -> Self {
-        Self {
-            capacity,
-            tick: 0,
-            entries: HashMap::new(),
-        }
+        Self(NonZeroUsize::new(capacity).map(LruCache::new))
     }
 
     pub fn get(&mut self, sql: &str) -> Option<Statement> {
-        self.tick += 1;
-        let tick = self.tick;
-        self.entries.get_mut(sql).map(|(statement, used)| {
-            *used = tick;
-            statement.clone()
-        })
+        self.0.as_mut()?.get(sql).cloned()
     }
 
     pub fn insert(&mut self, sql: &str, statement: Statement) {
-        if self.capacity == 0 {
-            return;
+        if let Some(cache) = &mut self.0 {
+            cache.put(sql.to_owned(), statement);
         }
-        if self.entries.len() >= self.capacity && !self.entries.contains_key(sql) {
-            let oldest = self
-                .entries
-                .iter()
-                .min_by_key(|(_, (_, used))| *used)
-                .map(|(sql, _)| sql.clone());
-            if let Some(oldest) = oldest {
-                self.entries.remove(&oldest);
-            }
-        }
-        self.tick += 1;
-        self.entries.insert(sql.to_owned(), (statement, self.tick));
     }
 
     pub fn remove(&mut self, sql: &str) {
-        self.entries.remove(sql);
+        if let Some(cache) = &mut self.0 {
+            cache.pop(sql);
+        }
     }
 
     pub fn clear(&mut self) {
-        self.entries.clear();
+        if let Some(cache) = &mut self.0 {
+            cache.clear();
+        }
+    }
+
+    #[cfg(test)]
+    pub fn count(&self) -> usize {
+        self.0.as_ref().map_or(0, LruCache::len)
     }
 }

@@ -6,9 +6,9 @@
 
 use wasmtime::component::Resource;
 
+use super::generated::spin::postgres3_0_0::postgres as v3;
+use super::generated::spin::postgres4_0_0::postgres as v4;
 use super::{ConnectionV3, PostgresAccess};
-use crate::bindings::spin::postgres3_0_0::postgres as v3;
-use crate::bindings::spin::postgres4_0_0::postgres as v4;
 use crate::capabilities::View;
 
 fn error(e: v4::Error) -> v3::Error {

@@ -13,10 +13,10 @@ use fallible_iterator::FallibleIterator;
 use postgres_protocol::types as pg;
 use tokio_postgres::types::{FromSql, Kind, Type};
 
-use super::{datetime, numeric};
-use crate::bindings::spin::postgres4_0_0::postgres::{
+use super::generated::spin::postgres4_0_0::postgres::{
     DbDataType, DbValue, Interval, RangeBoundKind,
 };
+use super::{datetime, numeric};
 
 type BoxError = Box<dyn std::error::Error + Sync + Send>;
 
