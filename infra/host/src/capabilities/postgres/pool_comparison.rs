@@ -26,13 +26,37 @@ const ROUND: Duration = Duration::from_secs(3);
 const ROUNDS: usize = 5;
 const SQL: &str = "SELECT 1::int4 AS one";
 
-fn address() -> String {
-    std::env::var("SPINSTACK_BENCH_POSTGRES")
-        .unwrap_or_else(|_| "host=127.0.0.1 user=postgres dbname=postgres sslmode=disable".into())
+/// The address, parsed once: the comparison is of the pools, so neither
+/// side pays for parsing the connection string per checkout.
+#[derive(Clone)]
+struct Target {
+    address: Arc<str>,
+    config: tokio_postgres::Config,
+    tls: postgres_tls::TlsSettings,
 }
 
-fn config() -> tokio_postgres::Config {
-    postgres_tls::prepare(&address()).conn_str.parse().unwrap()
+fn target() -> Target {
+    let address = std::env::var("SPINSTACK_BENCH_POSTGRES")
+        .unwrap_or_else(|_| "host=127.0.0.1 user=postgres dbname=postgres sslmode=disable".into());
+    let prepared = postgres_tls::prepare(&address);
+    Target {
+        config: prepared.conn_str.parse().unwrap(),
+        tls: prepared.tls,
+        address: address.into(),
+    }
+}
+
+async fn checkout(pools: &PostgresPools, target: &Target) -> super::pool::Checkout {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    pools
+        .open(
+            &target.address,
+            target.config.clone(),
+            target.tls.clone(),
+            deadline,
+        )
+        .await
+        .unwrap()
 }
 
 /// Checkouts per second: `TASKS` tasks each checking out, running `SQL`
@@ -67,20 +91,15 @@ fn ours() -> Arc<PostgresPools> {
     Arc::new(PostgresPools::new(PostgresSettings::default()))
 }
 
-async fn ours_op(pools: Arc<PostgresPools>) {
-    let prepared = postgres_tls::prepare(&address());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut checkout = pools
-        .open(&address(), config(), prepared.tls, deadline)
-        .await
-        .unwrap();
+async fn ours_op(pools: Arc<PostgresPools>, target: Target) {
+    let mut checkout = checkout(&pools, &target).await;
     let rows = checkout.conn().query(SQL, &[], 1 << 20).await.unwrap();
     assert_eq!(rows.rows.len(), 1);
 }
 
 fn deadpool(method: RecyclingMethod) -> deadpool_postgres::Pool {
     let manager = Manager::from_config(
-        config(),
+        target().config,
         tokio_postgres::NoTls,
         ManagerConfig {
             recycling_method: method,
@@ -108,14 +127,15 @@ fn median(mut values: Vec<f64>) -> f64 {
 #[ignore = "a benchmark: benches/postgres_pool.sh runs it"]
 async fn pool_comparison() {
     let pools = ours();
+    let target = target();
     let fast = deadpool(RecyclingMethod::Fast);
     let clean = deadpool(RecyclingMethod::Clean);
     let (mut a, mut b, mut c) = (Vec::new(), Vec::new(), Vec::new());
     // Alternating rounds after one warm-up of each, medians: the machine's
     // other load moves single rounds more than the differences measured.
     for round in 0..=ROUNDS {
-        let ours_pools = pools.clone();
-        let x = rate(move || ours_op(ours_pools.clone())).await;
+        let (ours_pools, ours_target) = (pools.clone(), target.clone());
+        let x = rate(move || ours_op(ours_pools.clone(), ours_target.clone())).await;
         let pool = fast.clone();
         let y = rate(move || deadpool_op(pool.clone())).await;
         let pool = clean.clone();
@@ -151,12 +171,7 @@ async fn pool_comparison() {
             .unwrap();
     }
     let deadpool_cached = client.statement_cache.size();
-    let prepared = postgres_tls::prepare(&address());
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let mut checkout = pools
-        .open(&address(), config(), prepared.tls, deadline)
-        .await
-        .unwrap();
+    let mut checkout = checkout(&pools, &target).await;
     for i in 0..distinct {
         checkout
             .conn()
