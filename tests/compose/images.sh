@@ -10,7 +10,8 @@
 # nothing is rebuilt (the engine's data root is under the CI cache). The
 # debootstrap tarball and the s3s-fs binary are cached there too.
 #
-# Prints the image variables for compose.yaml (NAME=image), one a line.
+# Prints the image variables for compose.yaml (NAME=image), one a line, and
+# BASE_IMAGE (what app-image.sh builds the app image on).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -28,12 +29,16 @@ image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
 # 1. The base: Debian bookworm minbase, plus busybox (the wget the
 #    official Alpine images' health checks use) and CA certificates.
-base="spinstack-ci/debian:bookworm"
+#    The tag's revision changes with how the base is made (r2: its root
+#    directory is 0755; r1's was mktemp's 0700, which no non-root user of
+#    the stand-ins could traverse).
+base="spinstack-ci/debian:bookworm-r2"
 if ! image_exists "$base"; then
-    tarball="$cache/images/debian-bookworm-minbase.tar"
+    tarball="$cache/images/debian-bookworm-minbase-r2.tar"
     if [ ! -s "$tarball" ]; then
         say "debootstrap bookworm (once per machine)"
         rootfs="$(mktemp -d)"
+        chmod 0755 "$rootfs"
         debootstrap --variant=minbase --include=busybox,ca-certificates \
             bookworm "$rootfs" http://deb.debian.org/debian >"$cache/images/debootstrap.log" 2>&1 \
             || { tail -n 20 "$cache/images/debootstrap.log" >&2; exit 1; }
@@ -44,6 +49,7 @@ if ! image_exists "$base"; then
     say "importing $base"
     docker import "$tarball" "$base" >/dev/null
 fi
+echo "BASE_IMAGE=$base"
 
 # 2. s3s-fs, the S3 server of the storage stand-in (the same s3s version as
 #    the host's embedded store), built once on the host.
@@ -60,7 +66,8 @@ trap 'rm -f "$here/standins/s3/s3s-fs"' EXIT
 # 3. The stand-ins. Built with the host's network: apt inside the build
 #    reaches Debian's mirror as the host does.
 for name in postgres redis nginx s3 awscli; do
-    image="spinstack-ci/$name:$(content_tag "$here/standins/$name")"
+    # The base is part of what a stand-in is built from.
+    image="spinstack-ci/$name:$( (content_tag "$here/standins/$name"; echo "$base") | sha256sum | cut -c1-12)"
     if ! image_exists "$image"; then
         say "building $image"
         docker build -q --network host --build-arg BASE="$base" -t "$image" "$here/standins/$name" \

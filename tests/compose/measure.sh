@@ -17,7 +17,8 @@ command -v h2load >/dev/null || apt-get install -y -qq --no-install-recommends n
 
 work="$(mktemp -d)"
 "$root/scripts/compose-env.sh" --env "$work/.env" --tls-dir "$work/tls" >/dev/null
-{ "$here/images.sh"; "$here/app-image.sh" spinstack-ci/debian:bookworm; } >>"$work/.env"
+images="$("$here/images.sh")"
+{ echo "$images"; "$here/app-image.sh" "$(sed -n 's/^BASE_IMAGE=//p' <<<"$images")"; } >>"$work/.env"
 echo "GATEWAY_HTTPS_PORT=18443" >>"$work/.env"
 echo "GATEWAY_HTTP_PORT=18080" >>"$work/.env"
 export BASE=https://127.0.0.1:18443 CA="$work/tls/ca.pem"

@@ -20,7 +20,7 @@ docker info >/dev/null 2>&1 || "$root/scripts/docker-setup.sh"
 
 step "images"
 images="$("$here/images.sh")"
-app="$("$here/app-image.sh" spinstack-ci/debian:bookworm)"
+app="$("$here/app-image.sh" "$(sed -n 's/^BASE_IMAGE=//p' <<<"$images")")"
 work="$(mktemp -d)"
 # Ports on loopback, clear of the host's own services (5432, 6379, 80, 443).
 https_port="${SPINSTACK_COMPOSE_HTTPS_PORT:-18443}"
@@ -68,10 +68,12 @@ step "http:// answers 301 to https://"
 location="$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$http_port/health")"
 case "$location" in "301 https://"*) ;; *) fail "http://: $location" ;; esac
 
-step "HTTP/2 over TLS, HSTS"
+step "HTTP/2 over TLS, HSTS, one X-Request-Id"
 version="$(curl -sS --cacert "$CA" --http2 -o /dev/null -D "$HEADERS_FILE" -w '%{http_version}' "$BASE/health")"
 [ "$version" = 2 ] || fail "HTTP version $version, expected 2"
 case "$(header strict-transport-security)" in max-age=*) ;; *) fail "no HSTS header" ;; esac
+ids="$(grep -ci '^x-request-id:' "$HEADERS_FILE" || true)"
+[ "$ids" = 1 ] || fail "$ids X-Request-Id headers through nginx, expected one"
 
 step "register, log in, upload and download through /_storage/"
 email="compose-$RANDOM@example.com"
