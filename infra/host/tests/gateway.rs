@@ -407,3 +407,67 @@ async fn an_invalid_policy_refuses_start_up_and_names_the_line() {
         "stderr: {stderr}"
     );
 }
+
+/// Reads one HTTP/1.1 response (sized or chunked) from `stream`.
+async fn read_response(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut bytes = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut chunk))
+            .await
+            .expect("a response within 10 s")
+            .unwrap();
+        assert!(
+            n > 0,
+            "connection closed after {:?}",
+            String::from_utf8_lossy(&bytes)
+        );
+        bytes.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let Some(end) = text.find("\r\n\r\n") else {
+            continue;
+        };
+        let head = text[..end].to_ascii_lowercase();
+        if head.contains("transfer-encoding: chunked") {
+            if text.ends_with("0\r\n\r\n") {
+                return text;
+            }
+            continue;
+        }
+        let length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("content-length: "))
+            .map_or(0, |v| v.trim().parse().unwrap());
+        if bytes.len() >= end + 4 + length {
+            return text;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_refusal_answered_before_the_body_arrives_keeps_the_connection() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn(Some("none"));
+    let address = app.base_url.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // The host's own 404 comes back before a byte of the body is sent...
+    stream
+        .write_all(b"POST /no-such-route HTTP/1.1\r\nHost: t\r\nContent-Length: 50000\r\n\r\n")
+        .await
+        .unwrap();
+    let refused = read_response(&mut stream).await;
+    assert!(refused.starts_with("HTTP/1.1 404"), "{refused}");
+    assert!(
+        !refused.to_ascii_lowercase().contains("connection: close"),
+        "{refused}"
+    );
+    // ...then the body follows, and the same connection serves the next request.
+    stream.write_all(&vec![b'z'; 50_000]).await.unwrap();
+    stream
+        .write_all(b"GET /hello HTTP/1.1\r\nHost: t\r\n\r\n")
+        .await
+        .unwrap();
+    let next = read_response(&mut stream).await;
+    assert!(next.starts_with("HTTP/1.1 200"), "{next}");
+}

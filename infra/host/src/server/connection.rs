@@ -18,6 +18,7 @@ use tokio::net::TcpStream;
 use tower_service::Service;
 
 use super::drain::{DrainState, Draining, InFlight, track_response};
+use super::lingering_body::LingeringBody;
 use super::{RequestPath, TLS_HANDSHAKE_TIMEOUT};
 use crate::step::{HostResponse, OverTls, PeerAddr};
 
@@ -25,7 +26,7 @@ use crate::step::{HostResponse, OverTls, PeerAddr};
 pub struct ConnectionContext {
     pub peer: SocketAddr,
     pub tls: Option<tokio_rustls::TlsAcceptor>,
-    pub path: RequestPath<Incoming>,
+    pub path: RequestPath<LingeringBody<Incoming>>,
     pub drain: Arc<DrainState>,
 }
 
@@ -87,7 +88,7 @@ where
 /// extensions, an [`InFlight`] guard until its response is sent.
 #[derive(Clone)]
 struct PerRequest {
-    path: RequestPath<Incoming>,
+    path: RequestPath<LingeringBody<Incoming>>,
     peer: SocketAddr,
     over_tls: bool,
     drain: Arc<DrainState>,
@@ -103,7 +104,9 @@ impl Service<Request<Incoming>> for PerRequest {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut request: Request<Incoming>) -> Self::Future {
+    fn call(&mut self, request: Request<Incoming>) -> Self::Future {
+        // Whatever step answers, an unread body is still read (lingering_body.rs).
+        let mut request = request.map(LingeringBody::new);
         let extensions = request.extensions_mut();
         extensions.insert(PeerAddr(self.peer));
         if self.over_tls {

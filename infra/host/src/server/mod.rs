@@ -16,6 +16,10 @@
 //! | admission | `server/admission.rs` | a slot, or 503 with Retry-After |
 //! | the component | `server/run_component.rs` | a fresh instance runs the request |
 //!
+//! Under all of them, a body no step reads is still read to its end and
+//! discarded (`server/lingering_body.rs`), so an early refusal reaches a
+//! client that is still sending, and its connection stays open.
+//!
 //! Our own steps rather than tower-http's middleware: each carries nginx's
 //! or Spin's exact semantics (nginx's `limit_req`, its gzip rules, problem
 //! details for every refusal), which the generic middleware does not. Without
@@ -26,6 +30,7 @@ pub mod admission;
 mod connection;
 pub mod drain;
 mod head_requests;
+mod lingering_body;
 mod redirect;
 pub mod routing;
 pub mod run_component;
@@ -54,6 +59,7 @@ use crate::gateway::store_proxy::StoreProxy;
 use crate::step::{HostResponse, StepLayer};
 use drain::DrainState;
 pub use drain::{Shutdown, Stopped};
+use lingering_body::LingeringBody;
 pub use routing::set_spin_headers;
 
 /// A request body the path accepts: hyper's, or any other that reports
@@ -147,7 +153,7 @@ pub async fn serve(
     listeners: Listeners,
     shutdown: Shutdown,
 ) -> anyhow::Result<Stopped> {
-    let path = request_path::<hyper::body::Incoming>(&app);
+    let path = request_path::<LingeringBody<hyper::body::Incoming>>(&app);
     let tls = listeners.tls.map(tokio_rustls::TlsAcceptor::from);
     let https_port = listeners.main.local_addr()?.port();
     let redirect = listeners
