@@ -345,6 +345,9 @@ fn location(out: &mut Conf, config: &GatewayConfig, route: &RouteConfig, matcher
     out.line(&format!(
         "proxy_set_header {REQUEST_ID_HEADER} $spinstack_request_id;"
     ));
+    // The application echoes the id nginx gave it, and nginx adds its own
+    // (response_headers): without this the client would get it twice.
+    out.line(&format!("proxy_hide_header {REQUEST_ID_HEADER};"));
     if route.websocket {
         out.line("proxy_set_header Upgrade $http_upgrade;");
         out.line("proxy_set_header Connection $connection_upgrade;");

@@ -142,10 +142,13 @@ fn headers_proxying_and_websockets() {
         "proxy_set_header X-Real-IP $remote_addr;",
         "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
         "proxy_set_header Connection \"\";",
+        // nginx adds the id itself: the application's echo would double it.
+        "proxy_hide_header X-Request-Id;",
     ] {
         assert!(api.contains(&line), "{line}");
     }
     let ws = block(&conf, "location /ws/ {");
+    assert!(ws.contains(&"proxy_hide_header X-Request-Id;"));
     assert!(ws.contains(&"proxy_set_header Upgrade $http_upgrade;"));
     assert!(ws.contains(&"proxy_set_header Connection $connection_upgrade;"));
     assert!(ws.contains(&"proxy_http_version 1.1;"));
