@@ -44,4 +44,6 @@ scripts/frontend-test.sh
 if [ "${SPINSTACK_TEST_COMPOSE:-0}" = 1 ]; then
     echo "== the compose stack on Docker: nginx + TLS, the app image, Postgres, Redis, S3"
     tests/compose/run.sh
+    echo "== the SpinKube OCI artifact: built, through a loopback registry and back, served unpacked"
+    tests/kubernetes/oci.sh
 fi
