@@ -19,7 +19,7 @@ validate_version=1.31.0
 
 if ! python3 -c "import kubernetes_validate, sys; sys.exit(kubernetes_validate.version.__version__ != '$validate_version')" 2>/dev/null; then
     echo "k8s-validate: pip install kubernetes-validate==$validate_version"
-    python3 -m pip install --quiet --disable-pip-version-check "kubernetes-validate==$validate_version"
+    python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "kubernetes-validate==$validate_version"
 fi
 
 # The kustomize to render with: kubectl's if recent enough, else a kustomize.

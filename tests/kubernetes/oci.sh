@@ -21,6 +21,7 @@ for path in "${needed[@]}"; do
 done
 if ! command -v docker-registry >/dev/null 2>&1; then
     say "apt-get install docker-registry"
+    apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-registry >/dev/null
 fi
 
