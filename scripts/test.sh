@@ -3,7 +3,8 @@
 #
 # Needs: the wasm32-wasip2 target, PostgreSQL and Redis on 127.0.0.1
 # (.ci/run installs and starts what is missing), python3 for the OpenAPI
-# validator and nginx for the config check (both scripts install theirs).
+# validator and nginx for the config check, kubectl (or kustomize) for the
+# Kubernetes manifests (the scripts install theirs).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,6 +18,9 @@ cargo clippy --locked --target wasm32-wasip2 \
 echo "== contract and gateway config (nginx-check installs the nginx the parity test runs)"
 scripts/validate-openapi.sh
 scripts/nginx-check.sh
+
+echo "== Kubernetes manifests, offline: kustomize overlays, SpinApp CRD schema, Kubernetes schemas"
+scripts/k8s-validate.sh
 
 echo "== build the host and the app's components (as spin build would)"
 cargo build --locked -p spinstack
@@ -40,4 +44,6 @@ scripts/frontend-test.sh
 if [ "${SPINSTACK_TEST_COMPOSE:-0}" = 1 ]; then
     echo "== the compose stack on Docker: nginx + TLS, the app image, Postgres, Redis, S3"
     tests/compose/run.sh
+    echo "== the SpinKube OCI artifact: built, through a loopback registry and back, served unpacked"
+    tests/kubernetes/oci.sh
 fi

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use spinstack_gateway::IngressOptions;
 
 #[derive(Parser)]
 #[command(
@@ -183,5 +184,29 @@ pub enum GatewayCommand {
         /// instead of its `nginx_upstream` (e.g. `/_storage/=http://minio:9000`).
         #[arg(long = "proxy-upstream", value_name = "PREFIX=URL")]
         proxy_upstreams: Vec<String>,
+    },
+    /// Write the gateway policy as ingress-nginx Ingress objects (Kubernetes):
+    /// what the annotations cannot express is said in the file.
+    RenderIngress {
+        /// The gateway policy.
+        #[arg(long, default_value = "infra/gateway.toml")]
+        gateway: PathBuf,
+        /// Where to write it (`-` for stdout).
+        #[arg(long, default_value = "infra/kubernetes/base/ingress.yaml")]
+        out: PathBuf,
+        /// `PREFIX=URL`: the upstream a `[[proxies]]` prefix goes to, instead
+        /// of its `ingress_upstream` (a DNS name: an ExternalName Service).
+        #[arg(long = "proxy-upstream", value_name = "PREFIX=URL")]
+        proxy_upstreams: Vec<String>,
+        /// The host name of the rules.
+        #[arg(long, default_value_t = IngressOptions::default().host)]
+        host: String,
+        /// The application's Service (SpinKube names it as the SpinApp).
+        #[arg(long, default_value_t = IngressOptions::default().service)]
+        service: String,
+        #[arg(long, default_value_t = IngressOptions::default().service_port)]
+        service_port: u16,
+        #[arg(long, default_value_t = IngressOptions::default().ingress_class)]
+        ingress_class: String,
     },
 }

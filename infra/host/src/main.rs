@@ -24,6 +24,25 @@ fn main() -> std::process::ExitCode {
             out,
             proxy_upstreams,
         }) => commands::render_nginx::run(&gateway, &out, &proxy_upstreams),
+        Command::Gateway(cli::GatewayCommand::RenderIngress {
+            gateway,
+            out,
+            proxy_upstreams,
+            host,
+            service,
+            service_port,
+            ingress_class,
+        }) => commands::render_ingress::run(
+            &gateway,
+            &out,
+            &proxy_upstreams,
+            &spinstack_gateway::IngressOptions {
+                host,
+                service,
+                service_port,
+                ingress_class,
+            },
+        ),
         Command::BenchInstantiate {
             up,
             component,

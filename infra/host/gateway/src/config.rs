@@ -227,9 +227,21 @@ impl GatewayConfig {
     /// from a Spin variable.
     pub fn with_nginx_proxy_upstream(mut self, prefix: &str, url: &str) -> Result<Self, String> {
         let url = UpstreamUrl::parse(url)?;
+        self.proxy_mut(prefix)?.nginx_upstream = Some(url);
+        Ok(self)
+    }
+
+    /// Replaces the Ingress upstream of the proxy at `prefix` (`spinstack
+    /// gateway render-ingress --proxy-upstream PREFIX=URL`).
+    pub fn with_ingress_proxy_upstream(mut self, prefix: &str, url: &str) -> Result<Self, String> {
+        let url = UpstreamUrl::parse(url)?;
+        self.proxy_mut(prefix)?.ingress_upstream = Some(url);
+        Ok(self)
+    }
+
+    fn proxy_mut(&mut self, prefix: &str) -> Result<&mut ProxyConfig, String> {
         let known: Vec<String> = self.proxies.iter().map(|p| p.prefix.clone()).collect();
-        let proxy = self
-            .proxies
+        self.proxies
             .iter_mut()
             .find(|proxy| proxy.prefix == prefix)
             .ok_or_else(|| {
@@ -237,9 +249,7 @@ impl GatewayConfig {
                     "no proxy has prefix {prefix:?}; configured: [{}]",
                     known.join(", ")
                 )
-            })?;
-        proxy.nginx_upstream = Some(url);
-        Ok(self)
+            })
     }
 
     /// In file order, which is the order they are sent in.

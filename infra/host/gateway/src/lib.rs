@@ -10,7 +10,8 @@
 //! - [`Gateway::proxy`]: the path prefixes forwarded to another service
 //!   ([`ProxyConfig`], e.g. the object store under `/_storage/`).
 //! - [`GatewayConfig::tls`]: the optional `[tls]` section ([`TlsConfig`]).
-//! - [`render_nginx`]: the same policy as an nginx.conf.
+//! - [`render_nginx`]: the same policy as an nginx.conf; [`render_ingress`]: as
+//!   ingress-nginx `Ingress` objects for Kubernetes.
 //!
 //! Nothing here does I/O on the request path or reads a clock: time is a
 //! parameter (`now_ms`), so every decision is reproducible in tests.
@@ -21,12 +22,15 @@ mod config;
 mod error;
 mod gateway;
 mod headers;
+mod ingress;
 mod limiter;
 mod nginx;
 mod proxy;
 mod raw;
 mod refusal_details;
 mod routes;
+#[cfg(test)]
+mod test_support;
 mod tls;
 mod trusted_proxy;
 mod units;
@@ -41,6 +45,7 @@ pub use config::{
 pub use error::{ConfigError, Position};
 pub use gateway::{Gateway, RateDecision, RoutePolicy};
 pub use headers::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, accept_request_id};
+pub use ingress::{INGRESS_GENERATED_NOTICE, IngressOptions, ingress_differences, render_ingress};
 pub use ipnet::IpNet;
 pub use limiter::{Verdict, ZoneLimiter};
 pub use nginx::{GENERATED_NOTICE, render_nginx};

@@ -377,8 +377,9 @@ fn problem_location(
     out.line(&format!("return {status} '{}';", problem_body(status)));
 }
 
-/// A double-quoted nginx string (values are validated: printable ASCII, no `$`).
-fn quote(value: &str) -> String {
+/// A double-quoted nginx string (values are validated: printable ASCII, no `$`);
+/// also a valid double-quoted YAML scalar (the Ingress rendering).
+pub(crate) fn quote(value: &str) -> String {
     let mut quoted = String::with_capacity(value.len() + 2);
     quoted.push('"');
     for c in value.chars() {

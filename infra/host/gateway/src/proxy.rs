@@ -18,6 +18,8 @@ pub struct ProxyConfig {
     /// The upstream of the rendered nginx.conf; `None` only when `upstream` is a URL
     /// (then nginx uses that).
     pub nginx_upstream: Option<UpstreamUrl>,
+    /// The upstream of the rendered Kubernetes Ingress; `None`: as nginx's.
+    pub ingress_upstream: Option<UpstreamUrl>,
     /// Overrides `[body] max_size` for this prefix.
     pub max_body_size: Option<Size>,
 }
@@ -31,6 +33,13 @@ impl ProxyConfig {
                 unreachable!("validation requires nginx_upstream for a variable upstream")
             }
         }
+    }
+
+    /// The upstream the rendered Ingress proxies to (`ingress_upstream`, else nginx's).
+    pub fn ingress_upstream(&self) -> &UpstreamUrl {
+        self.ingress_upstream
+            .as_ref()
+            .unwrap_or_else(|| self.nginx_upstream())
     }
 
     /// The part of a raw request path after the prefix, with its leading "/"
@@ -224,6 +233,7 @@ mod tests {
             prefix: "/_storage/".into(),
             upstream: ProxyUpstream::Variable("s3_endpoint".into()),
             nginx_upstream: Some(UpstreamUrl::parse("http://minio:9000").unwrap()),
+            ingress_upstream: None,
             max_body_size: None,
         };
         assert_eq!(
@@ -234,5 +244,6 @@ mod tests {
         assert_eq!(proxy.forwarded_path("//_storage/app/k"), None);
         assert_eq!(proxy.forwarded_path("/_storage"), None);
         assert_eq!(proxy.nginx_upstream().to_string(), "http://minio:9000");
+        assert_eq!(proxy.ingress_upstream().to_string(), "http://minio:9000");
     }
 }

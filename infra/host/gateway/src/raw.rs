@@ -66,6 +66,8 @@ pub(crate) struct RawProxy {
     pub upstream: Spanned<String>,
     /// The upstream in the rendered nginx.conf (nginx has no Spin variables).
     pub nginx_upstream: Option<Spanned<String>>,
+    /// The upstream in the rendered Kubernetes Ingress (an ExternalName Service).
+    pub ingress_upstream: Option<Spanned<String>>,
     pub max_body_size: Option<Spanned<String>>,
 }
 

@@ -294,6 +294,14 @@ impl Checker<'_, '_> {
                 }
                 None => None,
             };
+            let ingress_upstream = proxy
+                .ingress_upstream
+                .as_ref()
+                .map(|text| {
+                    UpstreamUrl::parse(text.get_ref())
+                        .or_else(|message| self.error(text.span(), message))
+                })
+                .transpose()?;
             let max_body_size = proxy
                 .max_body_size
                 .as_ref()
@@ -303,6 +311,7 @@ impl Checker<'_, '_> {
                 prefix: prefix.clone(),
                 upstream,
                 nginx_upstream,
+                ingress_upstream,
                 max_body_size,
             });
         }

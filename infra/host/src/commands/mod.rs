@@ -3,6 +3,8 @@
 pub mod bench_instantiate;
 pub mod build;
 pub mod migrate;
+mod render;
+pub mod render_ingress;
 pub mod render_nginx;
 pub mod reset;
 pub mod up;

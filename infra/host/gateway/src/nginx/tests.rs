@@ -1,23 +1,7 @@
 //! The rendered nginx.conf: up to date when committed, and what it says.
 
-use std::path::Path;
-
 use super::*;
-
-fn repo_file(relative: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../..")
-        .join(relative)
-}
-
-fn with(replacements: &[(&str, &str)]) -> GatewayConfig {
-    let mut text = GatewayConfig::default_toml().to_owned();
-    for (from, to) in replacements {
-        assert!(text.contains(from), "{from:?} not in gateway.toml");
-        text = text.replacen(from, to, 1);
-    }
-    GatewayConfig::from_str(&text).unwrap()
-}
+use crate::test_support::{repo_file, with};
 
 /// The lines of the block that starts with `head` (e.g. "location /api/ {").
 fn block<'a>(conf: &'a str, head: &str) -> Vec<&'a str> {
