@@ -230,13 +230,13 @@ fn server_body(out: &mut Conf, config: &GatewayConfig, tls: bool) {
     out.open("location @body_too_large");
     problem_location(out, config, tls, 413, None);
     out.close();
-    if !config.proxies().is_empty() {
-        for (name, status) in [("upstream_unreachable", 502), ("upstream_timeout", 504)] {
-            out.blank();
-            out.open(&format!("location @{name}"));
-            problem_location(out, config, tls, status, None);
-            out.close();
-        }
+    // The app's locations use them too: a replica gone (scaled in, killed)
+    // is a 502 problem, not nginx's HTML page.
+    for (name, status) in [("upstream_unreachable", 502), ("upstream_timeout", 504)] {
+        out.blank();
+        out.open(&format!("location @{name}"));
+        problem_location(out, config, tls, status, None);
+        out.close();
     }
 }
 
@@ -336,7 +336,15 @@ fn location(out: &mut Conf, config: &GatewayConfig, route: &RouteConfig, matcher
         out.line(&format!("client_max_body_size {size};"));
     }
     out.line("error_page 413 @body_too_large;");
+    // Only nginx's own failures: the app's 502s and 504s pass as they are.
+    out.line("error_page 502 @upstream_unreachable;");
+    out.line("error_page 504 @upstream_timeout;");
     out.line(&format!("proxy_pass http://{UPSTREAM};"));
+    // nginx keeps a scaled-in or killed replica's address until it reloads,
+    // and a connect to a vanished container hangs rather than fails: move
+    // on to the next replica after 2 s, not nginx's default 60 s (the app
+    // is on the same network and accepts in well under that).
+    out.line("proxy_connect_timeout 2s;");
     out.line("proxy_http_version 1.1;");
     out.line("proxy_set_header Host $host;");
     out.line("proxy_set_header X-Real-IP $remote_addr;");

@@ -306,10 +306,27 @@ fn without_proxies_nothing_of_them_is_rendered() {
     );
     let conf = render_nginx(&GatewayConfig::from_str(&text).unwrap());
     assert!(!conf.contains("_storage"));
-    assert!(!conf.contains("@upstream_unreachable"));
+    assert!(!conf.contains("proxy_1"));
 }
 
 #[test]
 fn header_values_are_quoted() {
     assert_eq!(quote(r#"a "b" \c"#), r#""a \"b\" \\c""#);
+}
+
+#[test]
+fn an_unreachable_app_is_a_problem_and_fails_over_quickly() {
+    let conf = render_nginx(&GatewayConfig::default());
+    for location in ["location / {", "location /api/ {", "location /api/auth/ {"] {
+        let app = block(&conf, location);
+        for line in [
+            "error_page 502 @upstream_unreachable;",
+            "error_page 504 @upstream_timeout;",
+            "proxy_connect_timeout 2s;",
+        ] {
+            assert!(app.contains(&line), "{location} {line}: {app:?}");
+        }
+    }
+    let timeout = block(&conf, "location @upstream_timeout {");
+    assert!(timeout.contains(&format!("return 504 '{}';", problem_body(504)).as_str()));
 }
