@@ -68,3 +68,18 @@ download() {
     case "$url" in /_storage/*) ;; *) fail "download_url is not on the app's origin: $url" ;; esac
     curl -sS --cacert "$CA" --max-time 30 -f -o "$out" "$BASE$url" || fail "GET $url"
 }
+
+# For the measuring scripts: h2load, and in the directory $1 a stack's .env
+# (fresh secrets, a dev certificate, the images built here, the gateway on
+# 127.0.0.1:18443 and :18080); exports BASE and CA for it.
+measure_setup() {
+    local work="$1" here root images
+    here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+    root="$(cd "$here/../.." && pwd)"
+    command -v h2load >/dev/null || apt-get install -y -qq --no-install-recommends nghttp2-client >/dev/null
+    "$root/scripts/compose-env.sh" --env "$work/.env" --tls-dir "$work/tls" >/dev/null
+    images="$("$here/images.sh")"
+    { echo "$images"; "$here/app-image.sh" "$(sed -n 's/^BASE_IMAGE=//p' <<<"$images")"; } >>"$work/.env"
+    printf 'GATEWAY_HTTPS_PORT=18443\nGATEWAY_HTTP_PORT=18080\n' >>"$work/.env"
+    export BASE=https://127.0.0.1:18443 CA="$work/tls/ca.pem"
+}

@@ -13,15 +13,8 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 source "$here/lib.sh"
-command -v h2load >/dev/null || apt-get install -y -qq --no-install-recommends nghttp2-client >/dev/null
-
 work="$(mktemp -d)"
-"$root/scripts/compose-env.sh" --env "$work/.env" --tls-dir "$work/tls" >/dev/null
-images="$("$here/images.sh")"
-{ echo "$images"; "$here/app-image.sh" "$(sed -n 's/^BASE_IMAGE=//p' <<<"$images")"; } >>"$work/.env"
-echo "GATEWAY_HTTPS_PORT=18443" >>"$work/.env"
-echo "GATEWAY_HTTP_PORT=18080" >>"$work/.env"
-export BASE=https://127.0.0.1:18443 CA="$work/tls/ca.pem"
+measure_setup "$work"
 compose() { docker compose -p spinstack-compose-measure -f "$root/infra/compose.yaml" --env-file "$work/.env" "$@"; }
 host_pid=""
 cleanup() {

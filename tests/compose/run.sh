@@ -8,12 +8,14 @@
 # Checks, through nginx on 127.0.0.1 only: `up --wait`; the HTTP suite over
 # HTTPS; http -> 301; h2; HSTS; an upload and download via /_storage/;
 # Postgres and Redis outages (faults.sh); down/up keeps data; down -v drops
-# it; nginx's rate limit (429 + Retry-After). Prints each step's time.
+# it; scale-out to 3 replicas, one killed, one drained, to zero and back
+# (scale.sh); nginx's rate limit (429 + Retry-After). Prints each step's time.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 source "$here/lib.sh"
 source "$here/faults.sh"
+source "$here/scale.sh"
 t0=$SECONDS
 
 docker info >/dev/null 2>&1 || "$root/scripts/docker-setup.sh"
@@ -114,6 +116,8 @@ up
 api GET /api/users/me -H "Authorization: Bearer $TOKEN" >/dev/null
 expect_status 401 "the old user's token after down -v"
 compose logs --no-color migrate | grep -q "applied, 0 already applied" || fail "a fresh volume should get every migration"
+
+check_scale_out
 
 step "nginx's rate limit: 429 problem+json with Retry-After"
 limited=0
