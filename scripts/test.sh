@@ -28,7 +28,7 @@ cargo test --locked
 # tests as over HTTP/1.1 (TLS and h2 over TLS: tests/tls.rs).
 SPINSTACK_TEST_HTTP=2 cargo test --locked -p spinstack --test gateway --test routing --test web --test in_process
 # Component crates whose logic tests run natively (spin-sdk compiles for the host).
-cargo test --locked -p spinstack-shared -p health -p auth -p users -p web
+cargo test --locked -p spinstack-shared -p health -p auth -p users -p uploads -p web
 # The app's tests and the HTTP suite again on a Postgres that behaves as Spin
 # 4.0.0-4.0.2's client does (README, "Running on Spin").
 SPINSTACK_TEST_POSTGRES_COMPAT=spin-4.0.2 cargo test --locked -p spinstack -p http-suite \
