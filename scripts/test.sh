@@ -3,7 +3,8 @@
 #
 # Needs: the wasm32-wasip2 target, PostgreSQL and Redis on 127.0.0.1
 # (.ci/run installs and starts what is missing), python3 for the OpenAPI
-# validator and nginx for the config check (both scripts install theirs).
+# validator and the contract fuzzer (Schemathesis), nginx for the config
+# check (each script installs its own tool).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -21,6 +22,9 @@ scripts/nginx-check.sh
 echo "== build the host and the app's components (as spin build would)"
 cargo build --locked -p spinstack
 target/debug/spinstack build
+
+echo "== contract fuzzing: Schemathesis over openapi.yaml against spinstack up (as a user and as the admin)"
+scripts/contract-fuzz.sh
 
 echo "== tests: crates, host conformance, host-agnostic HTTP suite"
 cargo test --locked
