@@ -3,8 +3,9 @@
 #
 # Needs: the wasm32-wasip2 target, PostgreSQL and Redis on 127.0.0.1
 # (.ci/run installs and starts what is missing), python3 for the OpenAPI
-# validator and nginx for the config check, kubectl (or kustomize) for the
-# Kubernetes manifests (the scripts install theirs).
+# validator and the contract fuzzer (Schemathesis), nginx for the config
+# check, kubectl (or kustomize) for the Kubernetes manifests (each script
+# installs its own tool).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -26,13 +27,16 @@ echo "== build the host and the app's components (as spin build would)"
 cargo build --locked -p spinstack
 target/debug/spinstack build
 
+echo "== contract fuzzing: Schemathesis over openapi.yaml against spinstack up (as a user and as the admin)"
+scripts/contract-fuzz.sh
+
 echo "== tests: crates, host conformance, host-agnostic HTTP suite"
 cargo test --locked
 # The gateway's behaviour over HTTP/2 (cleartext, prior knowledge): the same
 # tests as over HTTP/1.1 (TLS and h2 over TLS: tests/tls.rs).
 SPINSTACK_TEST_HTTP=2 cargo test --locked -p spinstack --test gateway --test routing --test web --test in_process
 # Component crates whose logic tests run natively (spin-sdk compiles for the host).
-cargo test --locked -p spinstack-shared -p health -p auth -p users -p web
+cargo test --locked -p spinstack-shared -p health -p auth -p users -p uploads -p web
 # The app's tests and the HTTP suite again on a Postgres that behaves as Spin
 # 4.0.0-4.0.2's client does (README, "Running on Spin").
 SPINSTACK_TEST_POSTGRES_COMPAT=spin-4.0.2 cargo test --locked -p spinstack -p http-suite \

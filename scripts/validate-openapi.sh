@@ -11,7 +11,6 @@ VALIDATOR_VERSION="0.9.0"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="${repo_root}/target/openapi-venv"
-python="${PYTHON:-python3}"
 
 if [[ $# -gt 0 ]]; then
     specs=("$@")
@@ -19,31 +18,9 @@ else
     specs=("${repo_root}/openapi.yaml")
 fi
 
-# (Re)create the venv when it is missing or broken. Where the interpreter has
-# no ensurepip (Debian without python3-venv), fall back to a venv without pip
-# and install into it with the system pip (`pip --python`, pip >= 22.3).
-pip=("${venv}/bin/python" -m pip)
-if [[ ! -x "${venv}/bin/python" ]] || ! "${venv}/bin/python" -c '' 2>/dev/null; then
-    rm -rf "${venv}"
-    mkdir -p "$(dirname "${venv}")"
-    if ! "${python}" -m venv "${venv}" >/dev/null 2>&1; then
-        rm -rf "${venv}"
-        "${python}" -m venv --without-pip "${venv}"
-    fi
-fi
-if ! "${venv}/bin/python" -m pip --version >/dev/null 2>&1; then
-    pip=("${python}" -m pip --python "${venv}/bin/python")
-fi
-
-# Install the pinned validator unless the venv already has exactly that version.
-installed="$("${venv}/bin/python" -c \
-    'import importlib.metadata as m; print(m.version("openapi-spec-validator"))' \
-    2>/dev/null || true)"
-if [[ "${installed}" != "${VALIDATOR_VERSION}" ]]; then
-    echo "openapi: installing openapi-spec-validator ${VALIDATOR_VERSION} into ${venv}" >&2
-    "${pip[@]}" install --quiet --disable-pip-version-check --no-input \
-        "openapi-spec-validator==${VALIDATOR_VERSION}" >&2
-fi
+# shellcheck source=lib/pinned-venv.sh
+source "${repo_root}/scripts/lib/pinned-venv.sh"
+pinned_venv "${venv}" openapi-spec-validator "${VALIDATOR_VERSION}"
 
 status=0
 for spec in "${specs[@]}"; do

@@ -76,12 +76,21 @@ pub fn logout(request: &Request) -> Result<Reply, Problem> {
     let db = Db::new();
     let cache = Cache::open();
     let principal = authenticate(request, &db, &cache)?;
+    let no_body = request.body().iter().all(u8::is_ascii_whitespace);
     let body: Body = optional_json_body(request)?;
     let Some(raw) = body
         .refresh_token
         .or_else(|| cookie_mode::cookie(request, REFRESH_COOKIE))
     else {
-        return Err(Problem::invalid_field("refresh_token", "is required"));
+        // A body without the field breaks its schema (422); no body and no
+        // cookie is a missing credential, as for `refresh` (401).
+        return Err(if no_body {
+            Problem::unauthorized(
+                "Send the refresh token of the session to end: {\"refresh_token\": ...} or the session cookie.",
+            )
+        } else {
+            Problem::invalid_field("refresh_token", "is required")
+        });
     };
     let family = RefreshToken::parse(&raw)
         .map(|token| refresh_tokens::family_of(&db, &token))

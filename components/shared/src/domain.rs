@@ -72,6 +72,8 @@ impl std::fmt::Debug for Password {
 }
 
 /// A display name: trimmed, 1 to 100 characters, no control characters.
+/// The bound is on the name as sent (openapi.yaml's `maxLength`), so
+/// padding cannot smuggle a longer one past the contract.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
@@ -79,15 +81,16 @@ impl DisplayName {
     pub const MAX_LEN: usize = 100;
 
     pub fn parse(raw: &str) -> Result<Self, String> {
+        // Before trimming: U+0085 is a control character and whitespace.
+        if raw.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
+        }
         let name = raw.trim();
         if name.is_empty() {
             return Err("must not be empty".into());
         }
-        if name.chars().count() > Self::MAX_LEN {
+        if raw.chars().count() > Self::MAX_LEN {
             return Err(format!("must be at most {} characters", Self::MAX_LEN));
-        }
-        if name.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
         }
         Ok(DisplayName(name.to_owned()))
     }
@@ -197,6 +200,14 @@ mod tests {
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse("a\u{0}b").is_err());
         assert!(DisplayName::parse(&"n".repeat(101)).is_err());
+        assert!(DisplayName::parse(&format!(" {} ", "n".repeat(99))).is_err());
+        assert!(DisplayName::parse(&format!(" {}", "n".repeat(99))).is_ok());
+        assert!(DisplayName::parse("a\u{85}b").is_err(), "C1 controls too");
+        assert!(
+            DisplayName::parse("Ada\u{85}").is_err(),
+            "trim must not hide one"
+        );
+        assert!(DisplayName::parse("\tAda").is_err());
     }
 
     #[test]

@@ -59,6 +59,18 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     })
 }
 
+/// For an optional field of a request type, with `#[serde(default,
+/// deserialize_with = "not_null")]`: absent is `None`, a value is `Some`, and
+/// `null` is refused (422 naming the field) as the contract says, rather than
+/// read as absent.
+pub fn not_null<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
 /// The field an error is about: the unknown one, else the path serde was
 /// at (`body` for the top level).
 fn offending_field(error: &serde_path_to_error::Error<serde_json::Error>) -> String {
@@ -115,5 +127,27 @@ mod tests {
         assert!(unknown.errors.contains_key("role"), "{:?}", unknown.errors);
         let missing = parse_json::<Login>(b"{}").unwrap_err();
         assert!(missing.errors.contains_key("email"), "{:?}", missing.errors);
+    }
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    struct Patch {
+        #[serde(default, deserialize_with = "not_null")]
+        name: Option<String>,
+    }
+
+    #[test]
+    fn optional_fields_may_be_absent_but_not_null() {
+        assert_eq!(parse_json::<Patch>(b"{}").unwrap().name, None);
+        assert_eq!(
+            parse_json::<Patch>(b"{\"name\": \"Ada\"}")
+                .unwrap()
+                .name
+                .as_deref(),
+            Some("Ada")
+        );
+        let null = parse_json::<Patch>(b"{\"name\": null}").unwrap_err();
+        assert_eq!(null.status, 422);
+        assert!(null.errors.contains_key("name"), "{:?}", null.errors);
     }
 }

@@ -50,17 +50,18 @@ pub fn contradicts(essence: &str, prefix: &[u8]) -> bool {
 }
 
 /// The client's file name as kept: its last path segment (so `../a/b.txt`
-/// is `b.txt`), trimmed. Err: why it cannot be kept.
+/// is `b.txt`), trimmed. Err: why it cannot be kept. The length bound is on
+/// the name as sent (openapi.yaml's `maxLength`), not only on what is kept.
 pub fn filename(raw: &str) -> Result<String, String> {
     if raw.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
     }
+    if raw.chars().count() > 255 {
+        return Err("must be at most 255 characters".into());
+    }
     let name = raw.rsplit(['/', '\\']).next().unwrap_or_default().trim();
     if name.is_empty() || name == "." || name == ".." {
         return Err("must name a file".into());
-    }
-    if name.chars().count() > 255 {
-        return Err("must be at most 255 characters".into());
     }
     Ok(name.to_owned())
 }
@@ -125,6 +126,12 @@ mod tests {
         assert!(filename("..").is_err());
         assert!(filename("a\nb").is_err());
         assert!(filename(&"x".repeat(256)).is_err());
+        assert!(filename(&format!("dir/{}", "x".repeat(252))).is_err());
+        assert!(filename(&format!("dir/{}", "x".repeat(251))).is_ok());
+        assert_eq!(filename(". .").unwrap(), ". .");
+        assert_eq!(filename("...").unwrap(), "...");
+        assert!(filename(" . ").is_err());
+        assert!(filename("a\u{9f}b").is_err(), "C1 controls too");
     }
 
     #[test]

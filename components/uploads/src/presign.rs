@@ -113,12 +113,46 @@ fn string(value: Option<serde_json::Value>) -> Result<String, String> {
     }
 }
 
+/// A JSON number without a fractional part is an integer (JSON Schema's
+/// `integer`), so `1024.0` is 1024 bytes as `1024` is: encoders that keep
+/// every number a float send the one as the other.
 fn size(value: Option<serde_json::Value>) -> Result<u64, String> {
     match value {
         None | Some(serde_json::Value::Null) => Err("is required".into()),
         Some(serde_json::Value::Number(n)) => n
             .as_u64()
+            .or_else(|| n.as_f64().and_then(whole_bytes))
             .ok_or_else(|| "must be a whole number of bytes, 0 or more".into()),
         Some(_) => Err("must be a whole number of bytes".into()),
+    }
+}
+
+/// `value` as bytes if it is a whole number from 0 to 2^53 (beyond that a
+/// float no longer holds every integer exactly).
+fn whole_bytes(value: f64) -> Option<u64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    (value.fract() == 0.0 && (0.0..=EXACT).contains(&value)).then_some(value as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_whole_numbers_written_either_way() {
+        assert_eq!(size(Some(serde_json::json!(37))), Ok(37));
+        assert_eq!(size(Some(serde_json::json!(37.0))), Ok(37));
+        assert_eq!(size(Some(serde_json::json!(0.0))), Ok(0));
+        for bad in [
+            serde_json::json!(1.5),
+            serde_json::json!(-1),
+            serde_json::json!(-1.0),
+            serde_json::json!(1e300),
+            serde_json::json!("37"),
+            serde_json::Value::Null,
+        ] {
+            assert!(size(Some(bad.clone())).is_err(), "{bad}");
+        }
+        assert!(size(None).is_err());
     }
 }

@@ -11,7 +11,7 @@ use spinstack_shared::Problem;
 use spinstack_shared::db::{str_param, uuid_param};
 use spinstack_shared::domain::{DisplayName, FieldErrors, Password};
 use spinstack_shared::passwords::{self, Verdict};
-use spinstack_shared::request::json_body;
+use spinstack_shared::request::{json_body, not_null};
 use spinstack_shared::respond::json;
 use spinstack_shared::users::{self, USER_COLUMNS, users_from};
 
@@ -24,8 +24,11 @@ pub fn get(context: &Context<'_>) -> Result<Response, Problem> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Body {
+    #[serde(default, deserialize_with = "not_null")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     password: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     current_password: Option<String>,
 }
 

@@ -6,7 +6,7 @@ use spin_sdk::http::Response;
 use spinstack_shared::Problem;
 use spinstack_shared::db::{str_param, uuid_param};
 use spinstack_shared::domain::{DisplayName, FieldErrors, Role};
-use spinstack_shared::request::json_body;
+use spinstack_shared::request::{json_body, not_null};
 use spinstack_shared::respond::json;
 use spinstack_shared::users::{self, USER_COLUMNS, users_from};
 use uuid::Uuid;
@@ -30,7 +30,9 @@ pub fn get(context: &Context<'_>, id: Uuid) -> Result<Response, Problem> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Body {
+    #[serde(default, deserialize_with = "not_null")]
     name: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     role: Option<String>,
 }
 

@@ -8,7 +8,7 @@ export interface paths {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -31,7 +31,7 @@ export interface paths {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -54,7 +54,7 @@ export interface paths {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -77,7 +77,7 @@ export interface paths {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -100,7 +100,7 @@ export interface paths {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -110,7 +110,7 @@ export interface paths {
         put?: never;
         /**
          * End a session
-         * @description Revokes the family of the given refresh token, the session of the access token that authenticates this request, and that access token itself (denylisted until it expires). Afterwards all of them get 401. The refresh token must have been issued to the same user as the access token (spent members of the family are accepted); otherwise the answer is 401 and nothing is revoked. In cookie mode the cookie stands in for the body; both cookies are cleared.
+         * @description Revokes the family of the given refresh token, the session of the access token that authenticates this request, and that access token itself (denylisted until it expires). Afterwards all of them get 401. The refresh token must have been issued to the same user as the access token (spent members of the family are accepted); otherwise the answer is 401 and nothing is revoked. In cookie mode the cookie stands in for the body (send none); both cookies are cleared.
          */
         post: operations["logout"];
         delete?: never;
@@ -123,7 +123,7 @@ export interface paths {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -146,7 +146,7 @@ export interface paths {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -170,7 +170,7 @@ export interface paths {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
@@ -204,7 +204,7 @@ export interface paths {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -231,7 +231,7 @@ export interface paths {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -254,7 +254,7 @@ export interface paths {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
@@ -284,7 +284,7 @@ export interface paths {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
@@ -333,7 +333,7 @@ export interface components {
          */
         Password: string;
         /**
-         * @description A display name of 1 to 100 characters, not only whitespace.
+         * @description A display name of 1 to 100 characters (Unicode code points), not only whitespace, without control characters (Unicode category Cc: U+0000 to U+001F, U+007F to U+009F). Leading and trailing whitespace is removed before it is stored.
          * @example Ada Lovelace
          */
         DisplayName: string;
@@ -343,7 +343,7 @@ export interface components {
          */
         Role: "user" | "admin";
         /**
-         * @description The client's name for the file, 1 to 255 characters without control characters. Stored as metadata only; objects are kept under keys the server chooses.
+         * @description The client's name for the file, 1 to 255 characters (Unicode code points) without control characters (Unicode category Cc: U+0000 to U+001F, U+007F to U+009F). Only its last path segment (what follows the last `/` or `\`), without leading and trailing whitespace, is kept, so that segment must not be empty, `.` or `..`: `../a/b.txt` is stored as `b.txt`, `dir/` is refused. Stored as metadata only; objects are kept under keys the server chooses.
          * @example report.pdf
          */
         Filename: string;
@@ -460,7 +460,7 @@ export interface components {
          *       "size": 48213,
          *       "status": "ready",
          *       "created_at": "2025-01-31T09:20:00Z",
-         *       "download_url": "https://storage.example.com/spinstack/3f1c2b9e?signature=abc"
+         *       "download_url": "/_storage/app/uploads/3f1c2b9e-8d4a-4c6f-9b1e-2a7d5c0e9f13?X-Amz-Expires=300&X-Amz-Signature=abc"
          *     }
          */
         Upload: {
@@ -474,11 +474,8 @@ export interface components {
             size: number;
             status: components["schemas"]["UploadStatus"];
             created_at: components["schemas"]["Timestamp"];
-            /**
-             * Format: uri
-             * @description Short-lived URL to fetch the object. Present only in `GET /api/uploads/{id}` answers for `ready` uploads.
-             */
-            readonly download_url?: string;
+            /** @description Short-lived URL to fetch the object. Present only in `GET /api/uploads/{id}` answers for `ready` uploads. A URL reference (see `StorageUrl`): usually a path on the API's own origin, `/_storage/...`. */
+            readonly download_url?: components["schemas"]["StorageUrl"];
         };
         /** @description One page of the caller's uploads (without `download_url`). */
         UploadList: {
@@ -487,20 +484,22 @@ export interface components {
         };
         PresignRequest: {
             filename: components["schemas"]["Filename"];
-            content_type: components["schemas"]["MediaType"];
+            content_type: components["schemas"]["UploadMediaType"];
             /**
              * Format: int64
-             * @description Exact size of the file in bytes.
+             * @description Exact size of the file in bytes, at most the upload limit (the `upload_max_bytes` variable; 25 MiB, the maximum here, unless the deployment lowers it; over it the answer is 413).
              */
             size: number;
         };
+        /**
+         * @description The declared type of a file to upload: one of the accepted types, in lower case, optionally with parameters (`text/plain; charset=utf-8`; only the type itself is kept). The list is the `upload_content_types` variable; these are its defaults, and a deployment that narrows it answers 415 for the others.
+         * @example application/pdf
+         */
+        UploadMediaType: string;
         PresignResponse: {
             upload: components["schemas"]["Upload"];
-            /**
-             * Format: uri
-             * @description Where to send the file's bytes.
-             */
-            upload_url: string;
+            /** @description Where to send the file's bytes: a URL reference (see `StorageUrl`), usually a path on the API's own origin, `/_storage/...`. */
+            upload_url: components["schemas"]["StorageUrl"];
             /**
              * @description The HTTP method to use with `upload_url`.
              * @constant
@@ -518,6 +517,12 @@ export interface components {
             /** @description Seconds until `upload_url` stops working. */
             expires_in: number;
         };
+        /**
+         * Format: uri-reference
+         * @description A presigned URL of the object store, as a URI reference (RFC 3986). Where the deployment serves the store on the API's own origin (the `s3_public_url` variable is a path: `spinstack up` and the compose stack set `/_storage`), it is a relative reference, an absolute path such as `/_storage/app/uploads/...?X-Amz-Signature=...`, to be resolved against the URL the API was called on (the same scheme, host and port), as a browser's `fetch` does. Where it is an absolute URL, or where the store is reached directly (bare `spin up`), it is an absolute URL. The signature covers the path and the query: send it unchanged.
+         * @example /_storage/app/uploads/3f1c2b9e-8d4a-4c6f-9b1e-2a7d5c0e9f13?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=300&X-Amz-Signature=abc
+         */
+        StorageUrl: string;
         /** @description An RFC 9457 problem document. Extension members may appear; clients should branch on `status` (and `type`), not on `title` or `detail`. */
         Problem: {
             /**
@@ -797,7 +802,7 @@ export interface components {
         };
     };
     parameters: {
-        /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+        /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
         RequestId: string;
         /** @description Largest number of items on the page. */
         Limit: number;
@@ -839,7 +844,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -869,7 +874,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -911,7 +916,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -938,7 +943,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
                 /** @description Cookie mode only, and then required; the `csrf_token` of the session. */
                 "X-CSRF-Token"?: string;
@@ -973,13 +978,16 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
-            cookie?: never;
+            cookie?: {
+                /** @description Cookie mode only; set by `login` and `refresh`. */
+                "__Host-spinstack-refresh"?: string;
+            };
         };
-        /** @description Required unless the refresh token is sent as the cookie. */
+        /** @description Required unless the refresh token is sent as the cookie. A request with neither is a 401, as for `refresh`. */
         requestBody?: {
             content: {
                 "application/json": components["schemas"]["LogoutRequest"];
@@ -988,11 +996,11 @@ export interface operations {
         responses: {
             204: components["responses"]["NoContent"];
             400: components["responses"]["BadRequest"];
-            /** @description The access token is missing or rejected, or the refresh token was not issued to the caller. */
+            /** @description The access token is missing or rejected, no refresh token was sent (no body and no cookie), or the refresh token was not issued to the caller. */
             401: components["responses"]["Unauthorized"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description No refresh token was sent (neither in the body nor as the cookie). */
+            /** @description The body breaks `LogoutRequest`, for example it has no `refresh_token`. */
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
@@ -1007,7 +1015,7 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
             };
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -1042,7 +1050,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -1060,7 +1068,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -1087,7 +1095,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
@@ -1109,7 +1117,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
@@ -1133,7 +1141,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
@@ -1172,7 +1180,7 @@ export interface operations {
                 cursor?: components["parameters"]["Cursor"];
             };
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -1208,16 +1216,25 @@ export interface operations {
                 filename: components["schemas"]["Filename"];
             };
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
             cookie?: never;
         };
-        /** @description The raw bytes of the file, with its media type as `Content-Type`. */
+        /** @description The raw bytes of the file, with its media type as `Content-Type` (parameters are allowed and dropped): one of the accepted types, any bytes (a type with a signature must start with it). The list is the `upload_content_types` variable; these are its defaults, and a deployment that narrows it answers 415 for the others. */
         requestBody: {
             content: {
-                "*/*": unknown;
+                "image/png": unknown;
+                "image/jpeg": unknown;
+                "image/gif": unknown;
+                "image/webp": unknown;
+                "application/pdf": unknown;
+                "application/zip": unknown;
+                "application/json": unknown;
+                "text/plain": unknown;
+                "text/csv": unknown;
+                "application/octet-stream": unknown;
             };
         };
         responses: {
@@ -1252,7 +1269,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
@@ -1294,7 +1311,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
@@ -1330,7 +1347,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
@@ -1352,7 +1369,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description An id for tracing this request. When it is 1 to 128 visible ASCII characters the response echoes it; otherwise the gateway generates one. */
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
                 "X-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {

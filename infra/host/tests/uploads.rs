@@ -577,6 +577,13 @@ async fn bad_input_is_4xx_never_500() {
     upload(format!("?filename={}", "n".repeat(256)))
         .await
         .problem(422);
+    // The bound is on the name as sent (the contract's maxLength), not only
+    // on the last segment that is kept.
+    upload(format!("?filename=dir%2F{}", "n".repeat(252)))
+        .await
+        .problem(422);
+    let kept = upload(format!("?filename=dir%2F{}", "n".repeat(251))).await;
+    assert_eq!(kept.ok(201)["filename"], "n".repeat(251));
     let kept = upload("?filename=..%2F..%2Fetc%2Fpasswd".into()).await;
     assert_eq!(kept.ok(201)["filename"], "passwd");
 
@@ -632,6 +639,16 @@ async fn bad_input_is_4xx_never_500() {
         )
         .await;
     assert!(answer.problem(422)["errors"]["size"].is_array());
+    // A whole number written as a float is that integer (JSON Schema's
+    // `integer`; found by the contract fuzz: `37.0` was a 422).
+    let whole = api
+        .post_json(
+            "/api/uploads/presign",
+            &json!({"filename": "a", "content_type": "text/plain", "size": 37.0}),
+            token,
+        )
+        .await;
+    assert_eq!(whole.ok(200)["upload"]["size"], 37);
     api.post_json(
         "/api/uploads/presign",
         &json!({"filename": "a", "content_type": "text/plain", "size": 1, "key": "../x"}),

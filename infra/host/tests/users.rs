@@ -50,6 +50,18 @@ async fn me_reads_and_updates_the_callers_profile() {
         (json!({}), "name"),
         (json!({"name": ""}), "name"),
         (json!({"name": "x".repeat(101)}), "name"),
+        // The bound is on the name as sent, padding included (the contract's
+        // maxLength), and control characters include C1 ones (U+0080-009F).
+        (json!({"name": format!(" {} ", "x".repeat(99))}), "name"),
+        (json!({"name": "Ada\u{85}"}), "name"),
+        // `null` is refused, not read as absent (found by the contract fuzz:
+        // it kept the name and answered 200).
+        (json!({"name": null}), "name"),
+        (json!({"name": "Ada", "password": null}), "password"),
+        (
+            json!({"name": "Ada", "password": "new-password-1", "current_password": null}),
+            "current_password",
+        ),
         (json!({"password": "new-password-1"}), "current_password"),
         (
             json!({"password": "short", "current_password": "password123"}),
@@ -329,6 +341,11 @@ async fn a_demoted_admin_loses_admin_rights_on_the_next_request() {
     api.get("/api/users", Some(&deputy_tokens.access))
         .await
         .problem(403);
+    // `null` is refused, not read as "keep the role".
+    let null_role = api
+        .patch_json(&deputy_path, &json!({"role": null}), &root.access)
+        .await;
+    assert!(null_role.problem(422)["errors"]["role"].is_array());
     let promoted = api
         .patch_json(&deputy_path, &json!({"role": "admin"}), &root.access)
         .await;
