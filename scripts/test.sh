@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README quick start; .ci/run calls it).
 #
-# Needs: the wasm32-wasip2 target, PostgreSQL and Redis on 127.0.0.1
+# Needs: the wasm32-wasip2 target, PostgreSQL, Redis and Mosquitto on 127.0.0.1
 # (.ci/run installs and starts what is missing), python3 for the OpenAPI
 # validator and nginx for the config check (both scripts install theirs).
 set -euo pipefail
@@ -11,7 +11,7 @@ echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo clippy --locked --target wasm32-wasip2 \
-    -p spinstack-shared -p health -p auth -p users -p uploads -p web -p fixture-probe -p fixture-hello -p fixture-pg -p fixture-kvbench -p fixture-redis \
+    -p spinstack-shared -p health -p auth -p users -p uploads -p web -p fixture-probe -p fixture-hello -p fixture-pg -p fixture-kvbench -p fixture-redis -p fixture-mqtt \
     -- -D warnings
 
 echo "== contract and gateway config (nginx-check installs the nginx the parity test runs)"

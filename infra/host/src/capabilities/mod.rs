@@ -16,6 +16,7 @@
 
 pub mod key_value;
 pub mod outbound_http;
+pub mod outbound_mqtt;
 pub mod outbound_redis;
 pub mod postgres;
 pub mod variables;
@@ -198,6 +199,7 @@ capability_list! {
     variables: variables::Variables,
     postgres: postgres::Postgres,
     outbound_redis: outbound_redis::OutboundRedis,
+    outbound_mqtt: outbound_mqtt::OutboundMqtt,
 }
 
 #[cfg(test)]
@@ -217,6 +219,7 @@ mod tests {
             "spin:postgres/postgres@3.0.0",
             "spin:postgres/postgres@4.0.0",
             "fermyon:spin/redis@2.0.0",
+            "fermyon:spin/mqtt@2.0.0",
         ] {
             assert!(provides(import), "{import} should be provided");
         }

@@ -43,6 +43,7 @@ const FIXTURES: &[&str] = &[
     "fixture-hello",
     "fixture-pg",
     "fixture-redis",
+    "fixture-mqtt",
 ];
 const APP_COMPONENTS: &[&str] = &["health", "auth", "users", "uploads", "web"];
 
@@ -141,7 +142,8 @@ fn write_project(manifest: &str, options: &mut AppOptions) -> (tempfile::TempDir
         .replace("{probe}", fixture("fixture-probe").to_str().unwrap())
         .replace("{hello}", fixture("fixture-hello").to_str().unwrap())
         .replace("{pg}", fixture("fixture-pg").to_str().unwrap())
-        .replace("{redis}", fixture("fixture-redis").to_str().unwrap());
+        .replace("{redis}", fixture("fixture-redis").to_str().unwrap())
+        .replace("{mqtt}", fixture("fixture-mqtt").to_str().unwrap());
     // Only the tests that run the app's own components build them.
     let mut manifest = if manifest.contains("{health}") {
         manifest.replace("{health}", app_component("health").to_str().unwrap())
