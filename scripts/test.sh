@@ -11,7 +11,7 @@ echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo clippy --locked --target wasm32-wasip2 \
-    -p spinstack-shared -p health -p auth -p users -p uploads -p web -p fixture-probe -p fixture-hello -p fixture-pg -p fixture-kvbench -p fixture-redis -p fixture-mqtt \
+    -p spinstack-shared -p health -p auth -p users -p uploads -p web -p fixture-probe -p fixture-hello -p fixture-pg -p fixture-kvbench -p fixture-redis -p fixture-mqtt -p fixture-tcp \
     -- -D warnings
 
 echo "== contract and gateway config (nginx-check installs the nginx the parity test runs)"

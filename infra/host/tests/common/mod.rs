@@ -44,6 +44,7 @@ const FIXTURES: &[&str] = &[
     "fixture-pg",
     "fixture-redis",
     "fixture-mqtt",
+    "fixture-tcp",
 ];
 const APP_COMPONENTS: &[&str] = &["health", "auth", "users", "uploads", "web"];
 
@@ -143,7 +144,8 @@ fn write_project(manifest: &str, options: &mut AppOptions) -> (tempfile::TempDir
         .replace("{hello}", fixture("fixture-hello").to_str().unwrap())
         .replace("{pg}", fixture("fixture-pg").to_str().unwrap())
         .replace("{redis}", fixture("fixture-redis").to_str().unwrap())
-        .replace("{mqtt}", fixture("fixture-mqtt").to_str().unwrap());
+        .replace("{mqtt}", fixture("fixture-mqtt").to_str().unwrap())
+        .replace("{tcp}", fixture("fixture-tcp").to_str().unwrap());
     // Only the tests that run the app's own components build them.
     let mut manifest = if manifest.contains("{health}") {
         manifest.replace("{health}", app_component("health").to_str().unwrap())
