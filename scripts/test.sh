@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README quick start; .ci/run calls it).
 #
-# Needs: the wasm32-wasip2 target, PostgreSQL and Redis on 127.0.0.1
+# Needs: the wasm32-wasip2 target, PostgreSQL, Redis and Mosquitto on 127.0.0.1
 # (.ci/run installs and starts what is missing), python3 for the OpenAPI
 # validator and the contract fuzzer (Schemathesis), nginx for the config
 # check, kubectl (or kustomize) for the Kubernetes manifests (each script
@@ -13,7 +13,7 @@ echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo clippy --locked --target wasm32-wasip2 \
-    -p spinstack-shared -p health -p auth -p users -p uploads -p web -p fixture-probe -p fixture-hello -p fixture-pg -p fixture-kvbench \
+    -p spinstack-shared -p health -p auth -p users -p uploads -p web -p fixture-probe -p fixture-hello -p fixture-pg -p fixture-kvbench -p fixture-redis -p fixture-mqtt -p fixture-tcp \
     -- -D warnings
 
 echo "== contract and gateway config (nginx-check installs the nginx the parity test runs)"

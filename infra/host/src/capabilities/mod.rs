@@ -16,6 +16,8 @@
 
 pub mod key_value;
 pub mod outbound_http;
+pub mod outbound_mqtt;
+pub mod outbound_redis;
 pub mod postgres;
 pub mod variables;
 pub mod wasi;
@@ -196,6 +198,8 @@ capability_list! {
     key_value: key_value::KeyValue,
     variables: variables::Variables,
     postgres: postgres::Postgres,
+    outbound_redis: outbound_redis::OutboundRedis,
+    outbound_mqtt: outbound_mqtt::OutboundMqtt,
 }
 
 #[cfg(test)]
@@ -214,12 +218,14 @@ mod tests {
             "fermyon:spin/variables@2.0.0",
             "spin:postgres/postgres@3.0.0",
             "spin:postgres/postgres@4.0.0",
+            "fermyon:spin/redis@2.0.0",
+            "fermyon:spin/mqtt@2.0.0",
         ] {
             assert!(provides(import), "{import} should be provided");
         }
         for import in [
             "fermyon:spin/sqlite@2.0.0",
-            "fermyon:spin/redis@2.0.0",
+            "fermyon:spin/redis",
             "spin:postgres/postgres@2.0.0",
             "wasi:http/incoming-handler@0.2.0",
             "fermyon:spin/key-value@1.0.0",

@@ -38,7 +38,14 @@ pub fn app_component(name: &str) -> PathBuf {
     dir.join(format!("{}.wasm", name.replace('-', "_")))
 }
 
-const FIXTURES: &[&str] = &["fixture-probe", "fixture-hello", "fixture-pg"];
+const FIXTURES: &[&str] = &[
+    "fixture-probe",
+    "fixture-hello",
+    "fixture-pg",
+    "fixture-redis",
+    "fixture-mqtt",
+    "fixture-tcp",
+];
 const APP_COMPONENTS: &[&str] = &["health", "auth", "users", "uploads", "web"];
 
 /// Builds the fixture crates.
@@ -135,7 +142,10 @@ fn write_project(manifest: &str, options: &mut AppOptions) -> (tempfile::TempDir
     let manifest = manifest
         .replace("{probe}", fixture("fixture-probe").to_str().unwrap())
         .replace("{hello}", fixture("fixture-hello").to_str().unwrap())
-        .replace("{pg}", fixture("fixture-pg").to_str().unwrap());
+        .replace("{pg}", fixture("fixture-pg").to_str().unwrap())
+        .replace("{redis}", fixture("fixture-redis").to_str().unwrap())
+        .replace("{mqtt}", fixture("fixture-mqtt").to_str().unwrap())
+        .replace("{tcp}", fixture("fixture-tcp").to_str().unwrap());
     // Only the tests that run the app's own components build them.
     let mut manifest = if manifest.contains("{health}") {
         manifest.replace("{health}", app_component("health").to_str().unwrap())

@@ -1,9 +1,10 @@
 //! WASI 0.2 (wasmtime-wasi) as the manifest configures it for a component:
-//! its `environment`, its `files` mounted read-only at `/`, and its stdout
-//! and stderr going to the host log. No sockets: outbound networking is
-//! wasi:http only, checked against `allowed_outbound_hosts`.
+//! its `environment`, its `files` mounted read-only at `/`, its stdout and
+//! stderr going to the host log, and `wasi:sockets` TCP to what its
+//! `allowed_outbound_hosts` allows (`sockets.rs`).
 
 pub mod files;
+pub mod sockets;
 pub mod stdio;
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use wasmtime::component::Linker;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder};
 
 use super::{AppContext, Capability, ComponentContext, HostView, InstanceContext, View};
+use crate::outbound_policy::OutboundPolicy;
 use stdio::{GuestLog, Stream};
 
 pub struct Wasi;
@@ -22,6 +24,8 @@ pub struct WasiComponent {
     environment: Vec<(String, String)>,
     /// Host directory mounted read-only at the guest's `/`, when it has files.
     files_root: Option<PathBuf>,
+    /// Where its sockets may connect.
+    outbound: Arc<OutboundPolicy>,
 }
 
 impl Capability for Wasi {
@@ -56,6 +60,7 @@ impl Capability for Wasi {
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
             files_root,
+            outbound: ctx.outbound.clone(),
         })
     }
 
@@ -65,14 +70,19 @@ impl Capability for Wasi {
         ctx: &InstanceContext<'_>,
     ) -> anyhow::Result<WasiCtx> {
         let mut wasi = WasiCtxBuilder::new();
+        let outbound = component.outbound.clone();
         wasi.stdout(GuestLog::new(ctx.component_id.clone(), Stream::Stdout))
             .stderr(GuestLog::new(ctx.component_id.clone(), Stream::Stderr))
             .envs(&component.environment)
-            // Outbound networking is wasi:http only, checked against the
-            // manifest; raw sockets would bypass that.
-            .allow_tcp(false)
+            // As Spin: TCP as the manifest allows it, checked address by
+            // address; no UDP, no name lookup.
+            .allow_tcp(true)
             .allow_udp(false)
-            .allow_ip_name_lookup(false);
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(move |addr, usage| {
+                let permitted = sockets::permits(&outbound, addr, usage);
+                Box::pin(async move { permitted })
+            });
         if let Some(root) = &component.files_root {
             wasi.preopened_dir(root, "/", FsPerms::ReadOnly)?;
         }
