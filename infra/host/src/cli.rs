@@ -58,6 +58,14 @@ pub struct UpArgs {
     /// Address to listen on (port 0 picks a free one; the address is printed).
     #[arg(long, default_value = "127.0.0.1:3000")]
     pub listen: SocketAddr,
+    /// Record metrics and serve them at http://ADDR/metrics (Prometheus),
+    /// apart from the app's port. Loopback only, unless --admin-listen-remote.
+    #[arg(long, value_name = "ADDR")]
+    pub admin_listen: Option<SocketAddr>,
+    /// Let --admin-listen bind a non-loopback address (the metrics have no
+    /// authentication: only where the network is private to the scraper).
+    #[arg(long, requires = "admin_listen")]
+    pub admin_listen_remote: bool,
     /// Spin runtime-config file (key-value stores, ...).
     #[arg(long)]
     pub runtime_config_file: Option<PathBuf>,

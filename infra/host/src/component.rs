@@ -27,6 +27,8 @@ pub struct Runtime {
     /// Every capability's app-wide state.
     pub capabilities: AppStates,
     pub request_timeout: Duration,
+    /// Recorded only when something serves them (`HostConfig::metrics`).
+    pub metrics: Option<Arc<crate::metrics::Metrics>>,
 }
 
 /// One component, ready to instantiate.
@@ -59,6 +61,16 @@ impl std::fmt::Display for GuestFailure {
 }
 
 impl GuestFailure {
+    /// For the metrics: one of `metrics::failure_kind`'s.
+    pub fn kind(&self) -> &'static str {
+        use crate::metrics::failure_kind;
+        match self {
+            GuestFailure::DeadlineExceeded => failure_kind::DEADLINE,
+            GuestFailure::Crashed(_) => failure_kind::TRAP,
+            GuestFailure::NoCapacity => failure_kind::NO_INSTANCE,
+        }
+    }
+
     pub fn into_response(self) -> Response<HyperOutgoingBody> {
         match self {
             GuestFailure::DeadlineExceeded => problem::problem(
@@ -143,12 +155,17 @@ impl ComponentRuntime {
             prepared.map_err(|e| GuestFailure::Crashed(format!("preparing the request: {e:#}")))?;
 
         let pre = self.pre.clone();
+        let timed = runtime.metrics.clone().map(|m| (m, self.id.clone()));
         let task = tokio::spawn(async move {
             let _permit = permit;
+            let started = Instant::now();
             let proxy = pre
                 .instantiate_async(&mut store)
                 .await
                 .map_err(Failure::Instantiate)?;
+            if let Some((metrics, id)) = timed {
+                metrics.instantiation(&id, started.elapsed());
+            }
             proxy
                 .wasi_http_incoming_handler()
                 .call_handle(&mut store, request, outparam)

@@ -35,6 +35,8 @@ pub struct HostConfig {
     pub postgres_compat: crate::capabilities::postgres::PostgresCompat,
     /// Variable values asked after the environment (the embedded services').
     pub service_variables: spinstack_manifest::StaticProvider,
+    /// Record metrics (`metrics/`); `spinstack up --admin-listen` serves them.
+    pub metrics: bool,
 }
 
 impl HostConfig {
@@ -53,6 +55,7 @@ impl HostConfig {
             postgres_naive: false,
             postgres_compat: Default::default(),
             service_variables: Default::default(),
+            metrics: false,
         }
     }
 

@@ -8,6 +8,7 @@
 //! - `component`, `instance_state`, `linker`, `engine`, `compile_cache`:
 //!   running one request in a fresh instance
 //! - `server`: the request path, as layers; `gateway`: the policy they apply
+//! - `metrics`: Prometheus metrics and the admin listener that serves them
 //! - `embedded`: the services `spinstack up` brings; `migrate`: SQL migrations
 //! - `postgres_tls`: libpq-style `sslmode` for the capability and `migrate`
 
@@ -26,6 +27,7 @@ pub mod host_responses;
 mod instance_state;
 mod linker;
 mod loader;
+pub mod metrics;
 pub mod migrate;
 pub mod outbound_policy;
 mod postgres_tls;

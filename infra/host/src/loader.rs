@@ -127,6 +127,9 @@ impl App {
                 engine,
                 capabilities,
                 request_timeout: config.request_timeout,
+                metrics: config
+                    .metrics
+                    .then(|| Arc::new(crate::metrics::Metrics::new())),
             },
             components,
             router,

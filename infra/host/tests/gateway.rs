@@ -8,25 +8,7 @@ use std::io::Read;
 
 use common::{AppOptions, TestApp, client};
 
-const MANIFEST: &str = r#"
-spin_manifest_version = 2
-[application]
-name = "gateway-test"
-
-[[trigger.http]]
-route = "/api/..."
-component = "api"
-
-[[trigger.http]]
-route = "/hello"
-component = "hello"
-
-[component.api]
-source = "{probe}"
-
-[component.hello]
-source = "{hello}"
-"#;
+use common::API_AND_HELLO_MANIFEST as MANIFEST;
 
 /// Starts the host with the project's own policy file, or `--gateway FLAG`.
 fn spawn(gateway: Option<&str>) -> TestApp {

@@ -24,6 +24,7 @@ pub fn host_config(args: &UpArgs) -> HostConfig {
         max_instance_memory: args.max_instance_memory_mib << 20,
         postgres_naive: args.postgres_naive,
         postgres_compat: args.postgres_compat,
+        metrics: args.admin_listen.is_some(),
         ..HostConfig::new(&args.manifest.manifest)
     }
 }
@@ -31,6 +32,9 @@ pub fn host_config(args: &UpArgs) -> HostConfig {
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     if args.build {
         super::build::build_all(&args.manifest.manifest)?;
+    }
+    if let Some(admin) = args.admin_listen {
+        spinstack::metrics::admin::check_address(admin, args.admin_listen_remote)?;
     }
     let mut config = host_config(&args);
     // Embedded Postgres and S3 when not configured, and the migrations.
@@ -66,6 +70,17 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         println!("Redirecting http://{} to https", redirect.local_addr()?);
     }
     let app = loaded.app;
+    let _admin = match args.admin_listen {
+        Some(address) => {
+            let admin = bind(address).await?;
+            println!("Metrics at http://{}/metrics", admin.local_addr()?);
+            Some(AbortOnDrop(tokio::spawn(spinstack::metrics::admin::serve(
+                admin,
+                app.clone(),
+            ))))
+        }
+        None => None,
+    };
     let _ticker = spinstack::engine::EpochTicker::start(app.runtime.engine.clone());
     let listeners = spinstack::server::Listeners {
         main: listener,
@@ -83,6 +98,16 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         spinstack::server::Stopped::Cut { requests } => {
             anyhow::bail!("the shutdown cut {requests} request(s) still running (see the log)")
         }
+    }
+}
+
+/// The admin listener stops with `up` (after the drain: metrics stay
+/// readable while requests finish).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

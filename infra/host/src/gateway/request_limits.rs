@@ -8,6 +8,7 @@ use http::Request;
 
 use super::access_log::{RateLimitNote, ServedBy};
 use super::{BodyLimit, GatewayPolicy, LimitedBody, close_connection, content_length, has_body};
+use crate::metrics::notes::BodyLimitRefused;
 use crate::step::{HostResponse, Next, Step};
 
 pub struct RequestLimits(pub Arc<GatewayPolicy>);
@@ -35,6 +36,9 @@ impl<B: Send + 'static> Step<B> for RequestLimits {
             Ok(admitted) => admitted,
             Err(refusal) => {
                 let mut response = *refusal.response;
+                if response.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
+                    response.extensions_mut().insert(BodyLimitRefused);
+                }
                 if has_body {
                     close_connection(&mut response);
                 }
@@ -54,6 +58,7 @@ impl<B: Send + 'static> Step<B> for RequestLimits {
             let served_by = response.extensions().get::<ServedBy>().cloned();
             let mut too_large = super::too_large();
             close_connection(&mut too_large);
+            too_large.extensions_mut().insert(BodyLimitRefused);
             if let Some(served_by) = served_by {
                 too_large.extensions_mut().insert(served_by);
             }

@@ -14,6 +14,7 @@ use super::routing::Routed;
 use crate::app::App;
 use crate::gateway::access_log::ServedBy;
 use crate::host_responses;
+use crate::metrics::notes::AdmissionRefused;
 use crate::step::{HostResponse, Next, Step};
 
 /// The step that admits a routed request, or answers 503 with Retry-After.
@@ -44,6 +45,7 @@ impl<B: Send + 'static> Step<B> for AdmissionControl {
             response
                 .extensions_mut()
                 .insert(ServedBy(component.id.clone()));
+            response.extensions_mut().insert(AdmissionRefused);
             return response;
         };
         request
@@ -55,6 +57,7 @@ impl<B: Send + 'static> Step<B> for AdmissionControl {
 
 pub struct Admission {
     slots: Arc<Semaphore>,
+    capacity: usize,
     waiting: AtomicUsize,
     max_waiting: usize,
     max_wait: Duration,
@@ -64,10 +67,26 @@ impl Admission {
     pub fn new(max_running: usize, max_waiting: usize, max_wait: Duration) -> Self {
         Self {
             slots: Arc::new(Semaphore::new(max_running)),
+            capacity: max_running,
             waiting: AtomicUsize::new(0),
             max_waiting,
             max_wait,
         }
+    }
+
+    /// Requests that may run at once.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Slots held now.
+    pub fn in_use(&self) -> usize {
+        self.capacity.saturating_sub(self.slots.available_permits())
+    }
+
+    /// Requests waiting for a slot now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
     }
 
     /// A slot, or None when the queue is full or the wait ran out.
@@ -100,6 +119,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         // One running, one waiting: a third is refused without waiting.
         assert!(admission.admit().await.is_none());
+        assert_eq!((admission.in_use(), admission.waiting()), (1, 1));
         drop(first);
         assert!(waiter.await.unwrap(), "the waiter gets the freed slot");
     }

@@ -6,7 +6,7 @@
 //! | HEAD | `server/head_requests.rs` | no body on a HEAD response, on both protocols |
 //! | client address | `gateway/client_address.rs` | the peer, or a trusted proxy's forwarded address |
 //! | request id | `gateway/request_id.rs` | `X-Request-Id` in and out |
-//! | access log | `gateway/access_log.rs` | one JSON line when the response body is sent |
+//! | access log | `gateway/access_log.rs` | one JSON line when the response body is sent; the request's metrics (`metrics/request_observation.rs`) |
 //! | security headers | `gateway/security_headers.rs` | the policy's headers over the component's |
 //! | compression | `gateway/response_compression.rs` | gzip/br as nginx's gzip module would |
 //! | proxy | `gateway/store_proxy.rs` | `[[proxies]]` prefixes to their upstream |
@@ -27,6 +27,7 @@
 //! last four run (and HEAD).
 
 pub mod admission;
+pub mod body_end;
 mod connection;
 pub mod drain;
 mod head_requests;
@@ -97,7 +98,7 @@ pub fn request_path<B: RequestBody>(app: &Arc<App>) -> RequestPath<B> {
             .layer(StepLayer::new(head_requests::HeadRequests))
             .layer(StepLayer::new(ClientAddress(gateway.clone())))
             .layer(StepLayer::new(AssignRequestId(gateway.clone())))
-            .layer(StepLayer::new(AccessLog))
+            .layer(StepLayer::new(AccessLog(app.runtime.metrics.clone())))
             .layer(StepLayer::new(SecurityHeaders(gateway.clone())))
             .layer(StepLayer::new(ResponseCompression(gateway.clone())))
             .layer(StepLayer::new(StoreProxy(gateway.clone())))

@@ -11,6 +11,7 @@ use crate::app::App;
 use crate::component::ComponentRuntime;
 use crate::gateway::access_log::ServedBy;
 use crate::host_responses;
+use crate::metrics::notes::MatchedRoute;
 use crate::step::{HostResponse, Next, Step};
 use crate::step::{OverTls, PeerAddr};
 
@@ -48,9 +49,18 @@ impl<B: Send + 'static> Step<B> for Routing {
         set_spin_headers(request.headers_mut(), route.spin_headers(&full_url, client));
         join_cookie_headers(request.headers_mut());
         let id = component.id.clone();
+        // Only the metrics read it: no allocation without them.
+        let matched_route = app
+            .runtime
+            .metrics
+            .is_some()
+            .then(|| MatchedRoute(Arc::from(route.raw_route())));
         request.extensions_mut().insert(Routed(component));
         let mut response = next.run(request).await;
         response.extensions_mut().insert(ServedBy(id));
+        if let Some(matched_route) = matched_route {
+            response.extensions_mut().insert(matched_route);
+        }
         response
     }
 }

@@ -7,6 +7,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use http::{Request, StatusCode};
 use tower_service::Service;
@@ -17,6 +18,7 @@ use super::routing::Routed;
 use crate::app::App;
 use crate::capabilities::outbound_http::ServiceChaining;
 use crate::host_responses;
+use crate::metrics::notes::GuestFailed;
 use crate::step::HostResponse;
 
 #[derive(Clone)]
@@ -42,14 +44,23 @@ impl<B: RequestBody> Service<Request<B>> for RunComponent {
             };
             let permit = request.extensions().get::<Slot>().and_then(Slot::take);
             let chaining: Arc<dyn ServiceChaining> = app.clone();
+            let started = Instant::now();
             let response = match component
                 .handle(&app.runtime, &chaining, request, permit)
                 .await
             {
-                Ok(response) => response,
+                Ok(response) => {
+                    if let Some(metrics) = &app.runtime.metrics {
+                        metrics.component_time(&component.id, started.elapsed());
+                    }
+                    response
+                }
                 Err(failure) => {
                     tracing::error!(component = &*component.id, "request failed: {failure}");
-                    failure.into_response()
+                    let kind = failure.kind();
+                    let mut response = failure.into_response();
+                    response.extensions_mut().insert(GuestFailed(kind));
+                    response
                 }
             };
             Ok(response)

@@ -38,6 +38,29 @@ pub fn app_component(name: &str) -> PathBuf {
     dir.join(format!("{}.wasm", name.replace('-', "_")))
 }
 
+/// The probe fixture under `/api/...` (so the project policy's api and auth
+/// zones apply to it) and hello world at `/hello`: the gateway's and the
+/// metrics' tests.
+pub const API_AND_HELLO_MANIFEST: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "api-and-hello"
+
+[[trigger.http]]
+route = "/api/..."
+component = "api"
+
+[[trigger.http]]
+route = "/hello"
+component = "hello"
+
+[component.api]
+source = "{probe}"
+
+[component.hello]
+source = "{hello}"
+"#;
+
 const FIXTURES: &[&str] = &[
     "fixture-probe",
     "fixture-hello",
@@ -256,6 +279,24 @@ impl TestApp {
 
     pub fn log(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// The rest of the first stdout line that starts with `prefix`, waiting
+    /// up to 10 s for it (lines the host prints after "Serving").
+    pub fn printed(&self, prefix: &str) -> Option<String> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self
+                .stdout
+                .lock()
+                .unwrap()
+                .lines()
+                .find_map(|line| line.strip_prefix(prefix).map(str::to_owned));
+            if found.is_some() || std::time::Instant::now() > deadline {
+                return found;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// The access log so far: one JSON object per request, parsed.
