@@ -8,9 +8,9 @@
 #     3 replicas on the same 2 cores, and GET /health likewise;
 #   - memory per replica, idle.
 # nginx's api zone (30 r/s per client address, and every request here comes
-# from one) is turned off for this run only: the gateway-config service
-# renders from a copy of infra/gateway.toml with /api/ unlimited, so what is
-# measured is the replicas, not the limiter.
+# from one) is raised for this run only: the gateway-config service renders
+# from a copy of infra/gateway.toml whose api rate no client reaches, so
+# what is measured is the replicas, not the limiter's refusals.
 #
 #   tests/compose/measure-scale.sh   # after tests/compose/run.sh has built the images
 set -euo pipefail
@@ -20,9 +20,11 @@ source "$here/lib.sh"
 work="$(mktemp -d)"
 measure_setup "$work"
 
-# The policy with the api zone off (measurement only; the file is the run's).
-sed 's/^zone = "api"$/zone = "none"/' "$root/infra/gateway.toml" >"$work/gateway.toml"
-grep -q '^zone = "api"$' "$work/gateway.toml" && fail "the api zone is still on"
+# The policy with the api zone's rate raised past anything one client sends
+# (measurement only; the file is the run's): the limiter still runs.
+sed -e 's/rate = "30r\/s"/rate = "1000000r\/s"/' -e 's/^burst = 50$/burst = 1000000/' \
+    "$root/infra/gateway.toml" >"$work/gateway.toml"
+grep -q 'rate = "1000000r/s"' "$work/gateway.toml" || fail "the api zone's rate was not raised"
 cat >"$work/measure.yaml" <<EOF
 services:
   gateway-config:
@@ -42,7 +44,7 @@ cleanup() {
 }
 trap cleanup EXIT
 compose down -v >/dev/null 2>&1 || true
-compose up --wait >/dev/null 2>&1
+compose up --wait >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; compose logs --no-color gateway-config >&2; fail "compose up --wait"; }
 reload_gateway() { compose kill -s HUP gateway >/dev/null 2>&1; sleep 2; }
 scale() { compose up --wait --no-recreate --scale "app=$1" >/dev/null 2>&1; reload_gateway; }
 

@@ -37,7 +37,7 @@ const DURATION_BUCKETS: [f64; 17] = [
 ];
 
 fn duration_histogram() -> Histogram {
-    Histogram::new(DURATION_BUCKETS.into_iter())
+    Histogram::new(DURATION_BUCKETS)
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
