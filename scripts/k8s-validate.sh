@@ -8,12 +8,20 @@
 # whose kustomize v2.0.3 reads neither `patches:` nor `labels:`).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-crds="${SPINSTACK_CRDS:-$root/../shared/kubernetes/crds}"
+# SpinKube's CRDs are data the workplace keeps beside the repository
+# (../shared), not in it; a clone elsewhere (CI's) finds them at /work/shared.
+crds="${SPINSTACK_CRDS:-}"
+if [ -z "$crds" ]; then
+    for candidate in "$root/../shared/kubernetes/crds" /work/shared/kubernetes/crds; do
+        if [ -f "$candidate/core.spinkube.dev_spinapps.yaml" ]; then crds="$candidate"; break; fi
+    done
+    crds="${crds:-$root/../shared/kubernetes/crds}"
+fi
 # Pinned: the Kubernetes schemas it ships include 1.31.0 (K8S_VERSION there).
 validate_version=1.31.0
 
 [ -f "$crds/core.spinkube.dev_spinapps.yaml" ] || {
-    echo "k8s-validate: no SpinApp CRD in $crds (SPINSTACK_CRDS names another folder)" >&2
+    echo "k8s-validate: no SpinApp CRD in $crds or /work/shared/kubernetes/crds (SPINSTACK_CRDS names another folder)" >&2
     exit 1
 }
 
