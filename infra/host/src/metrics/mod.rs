@@ -47,9 +47,10 @@ pub struct RequestLabels {
     pub component: String,
     /// The manifest's route that matched, or `none`.
     pub route: String,
-    pub method: String,
+    /// Chosen from a fixed set, so no per-request copy.
+    pub method: &'static str,
     /// `2xx` … `5xx`.
-    pub status_class: String,
+    pub status_class: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -49,8 +49,8 @@ impl RequestObservation {
                 .map_or("none", |MatchedRoute(route)| &**route)
                 .to_owned(),
             component,
-            method: method_label(method).to_owned(),
-            status_class: status_class(response.status().as_u16()).to_owned(),
+            method: method_label(method),
+            status_class: status_class(response.status().as_u16()),
         };
         Self {
             metrics: metrics.clone(),
