@@ -4,7 +4,8 @@
 //! connections, and exits 0; what is still running at `--shutdown-timeout`
 //! or at a second signal is cut, logged, and the exit status says so.
 //! `/health` answers 503 during the drain (driven in-process: no client can
-//! send a new request to a draining host on purpose).
+//! send a new request to a draining host on purpose). Over HTTP/2 the same
+//! drain is GOAWAY: streams in flight finish, then the connection closes.
 
 mod common;
 
@@ -259,4 +260,103 @@ async fn a_second_signal_cuts_at_once() {
     let log = app.log();
     assert!(log.contains("a second signal came"), "{log}");
     assert!(log.contains("request cut by the shutdown"), "{log}");
+}
+
+/// An HTTP/2 connection to the host in cleartext (prior knowledge), its
+/// driver running on its own task: the task ends when the connection does.
+async fn h2_connection(
+    address: &str,
+) -> (
+    h2::client::SendRequest<Bytes>,
+    tokio::task::JoinHandle<Result<(), h2::Error>>,
+) {
+    let tcp = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    (client, tokio::spawn(connection))
+}
+
+/// One GET on the connection, answered: every frame sent on it before this
+/// request's has been read by the host.
+async fn h2_get_headers(client: &h2::client::SendRequest<Bytes>, address: &str) {
+    let mut ready = client.clone().ready().await.unwrap();
+    let request = http::Request::get(format!("http://{address}/probe/headers"))
+        .body(())
+        .unwrap();
+    let (response, _) = ready.send_request(request, true).unwrap();
+    assert_eq!(response.await.unwrap().status(), 200);
+}
+
+async fn h2_body(response: http::Response<h2::RecvStream>) -> Vec<u8> {
+    let mut body = response.into_body();
+    let mut collected = Vec::new();
+    while let Some(chunk) = body.data().await {
+        let chunk = chunk.unwrap();
+        let _ = body.flow_control().release_capacity(chunk.len());
+        collected.extend_from_slice(&chunk);
+    }
+    collected
+}
+
+/// With a shutdown timeout longer than the test's limit, only a host that
+/// sends GOAWAY and closes the connection once its streams are done can
+/// exit in time: one that waited for the client would be cut by the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_a_stream_in_flight_at_sigterm_finishes_then_goaway_closes_the_connection() {
+    let mut app = probe_with_timeout("3600");
+    let address = address(&app.base_url);
+    let (client, driver) = h2_connection(&address).await;
+
+    let mut ready = client.clone().ready().await.unwrap();
+    let request = http::Request::post(format!("http://{address}/probe/echo-body"))
+        .body(())
+        .unwrap();
+    let (response, mut upload) = ready.send_request(request, false).unwrap();
+    upload
+        .send_data(Bytes::from_static(b"sent before SIGTERM, "), false)
+        .unwrap();
+    h2_get_headers(&client, &address).await;
+
+    app.signal("TERM");
+    until_refused(&address).await;
+    upload
+        .send_data(Bytes::from_static(b"and after it"), true)
+        .unwrap();
+
+    let response = response.await.expect("the stream in flight is answered");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        h2_body(response).await,
+        b"sent before SIGTERM, and after it"
+    );
+    host_closes_the_connection_then_exits_0(&mut app, client, driver).await;
+    assert!(app.log().contains("drained"), "{}", app.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_an_idle_connection_gets_goaway_and_is_closed_at_once() {
+    let mut app = probe_with_timeout("3600");
+    let address = address(&app.base_url);
+    let (client, driver) = h2_connection(&address).await;
+    h2_get_headers(&client, &address).await;
+
+    app.signal("TERM");
+    host_closes_the_connection_then_exits_0(&mut app, client, driver).await;
+}
+
+/// The client keeps its handle until the connection has ended, so only the
+/// host can have ended it: GOAWAY, then a clean close (the driver ends
+/// `Ok`, not with a reset or an I/O error).
+async fn host_closes_the_connection_then_exits_0(
+    app: &mut TestApp,
+    client: h2::client::SendRequest<Bytes>,
+    driver: tokio::task::JoinHandle<Result<(), h2::Error>>,
+) {
+    let closed = tokio::time::timeout(EXIT_LIMIT, driver).await;
+    assert!(
+        matches!(closed, Ok(Ok(Ok(())))),
+        "the host closes the connection gracefully: {closed:?}"
+    );
+    drop(client);
+    let status = wait_exit(app);
+    assert!(status.success(), "{status:?}; log:\n{}", app.log());
 }
