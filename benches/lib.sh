@@ -40,7 +40,7 @@ start_server() {
     SERVER_PID=$!
     PIDS+=("$SERVER_PID")
     for _ in $(seq 1 600); do
-        SERVER_URL="$(sed -n 's/^Serving //p' "$log" | head -n1)"
+        SERVER_URL="$(sed -n '/^Serving /{s///p;q}' "$log")"
         [ -n "$SERVER_URL" ] && return 0
         kill -0 "$SERVER_PID" 2>/dev/null || { cat "$log" >&2; return 1; }
         sleep 0.1

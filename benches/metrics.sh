@@ -15,7 +15,7 @@ manifest "$work/spin.toml" hello "$WASM_DIR/fixture_hello.wasm"
 
 scraper() {
     local metrics
-    metrics="$(sed -n 's/^Metrics at //p' "$1" | head -n1)"
+    metrics="$(sed -n '/^Metrics at /{s///p;q}' "$1")"
     [ -n "$metrics" ] || { echo "no admin listener in $1" >&2; return 1; }
     while sleep 1; do curl -sf "$metrics" >/dev/null || break; done &
     SCRAPER_PID=$!

@@ -78,7 +78,7 @@ for _ in $(seq 1 240); do
     kill -0 "$host_pid" 2>/dev/null || break
     sleep 0.5
 done
-url="$(sed -n 's/^Serving //p' "$work/host.log" | head -n1)"
+url="$(sed -n '/^Serving /{s///p;q}' "$work/host.log")"
 [ -n "$url" ] || { echo "contract-fuzz: spinstack up did not start" >&2; exit 1; }
 
 # --- the identities ------------------------------------------------------

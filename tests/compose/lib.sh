@@ -16,7 +16,7 @@ api() {
         -w '%{stderr}%{http_code}' "$@" "$BASE$path" 2>"$STATUS_FILE"
 }
 status() { tail -c 3 "$STATUS_FILE"; }
-header() { grep -i "^$1:" "$HEADERS_FILE" | head -n1 | cut -d' ' -f2- | tr -d '\r'; }
+header() { grep -i -m1 "^$1:" "$HEADERS_FILE" | cut -d' ' -f2- | tr -d '\r'; }
 
 # A field of a JSON document on stdin ("a.b" for nested ones).
 json() {
@@ -31,7 +31,7 @@ print(value)' "$1"
 expect_status() {
     local want="$1" what="$2" got
     got="$(status)"
-    [ "$got" = "$want" ] || fail "$what: status $got, expected $want ($(cat "$HEADERS_FILE" | head -n1))"
+    [ "$got" = "$want" ] || fail "$what: status $got, expected $want ($(sed -n 1p "$HEADERS_FILE"))"
 }
 
 # POST /api/auth/register then login; prints the access token.

@@ -60,9 +60,9 @@ print(f"{(parse(sys.argv[2]) - parse(sys.argv[1])) * 1000:.0f}")' "$1" "$2"
 }
 start_to_serving() {
     local c="$1" started serving
-    for _ in $(seq 1 600); do docker logs "$c" 2>&1 | grep -q '^Serving ' && break; sleep 0.1; done
+    for _ in $(seq 1 600); do docker logs "$c" 2>&1 | grep '^Serving ' >/dev/null && break; sleep 0.1; done
     started="$(docker inspect -f '{{.State.StartedAt}}' "$c")"
-    serving="$(docker logs --timestamps "$c" 2>&1 | grep -m1 ' Serving ' | cut -d' ' -f1)"
+    serving="$(docker logs --timestamps "$c" 2>&1 | awk '/ Serving / && !seen++ { print $1 }')"
     ms_between "$started" "$serving"
 }
 

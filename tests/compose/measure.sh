@@ -67,7 +67,7 @@ printf '[key_value_store.default]\ntype = "redis"\nurl = "redis://127.0.0.1:6379
     --state-dir "$work/host-state" --runtime-config-file "$work/runtime-config.toml" >"$work/host.log" 2>&1 &
 host_pid=$!
 for _ in $(seq 1 240); do grep -q '^Serving ' "$work/host.log" && break; sleep 0.5; done
-host_url="$(sed -n 's/^Serving //p' "$work/host.log" | head -n1)"
+host_url="$(sed -n '/^Serving /{s///p;q}' "$work/host.log")"
 [ -n "$host_url" ] || { cat "$work/host.log"; fail "spinstack up on the host did not start"; }
 BASE="$host_url"
 htoken="$(register_and_login "measure@example.com" "measure-password")"

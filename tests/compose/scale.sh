@@ -200,7 +200,7 @@ check_replica_killed() {
     writer_start
     reader_start
     sleep 2
-    victim="$(app_containers | head -n1)"
+    victim="$(app_containers | sed -n 1p)"
     pid="$(docker inspect -f '{{.State.Pid}}' "$victim")"
     docker kill -s KILL "$victim" >/dev/null || fail "docker kill"
     sleep 5
@@ -222,7 +222,7 @@ check_replica_drained() {
     writer_start
     reader_start
     sleep 2
-    victim="$(app_containers | head -n1)"
+    victim="$(app_containers | sed -n 1p)"
     started=$SECONDS
     docker stop "$victim" >/dev/null || fail "docker stop"
     took=$((SECONDS - started))
@@ -231,7 +231,7 @@ check_replica_drained() {
     reader_stop
     exit_code="$(docker inspect -f '{{.State.ExitCode}}' "$victim")"
     [ "$exit_code" = 0 ] || fail "the stopped replica exited with $exit_code (137: killed before it drained)"
-    docker logs "$victim" 2>&1 | grep -q "drained: every request in flight finished" \
+    docker logs "$victim" 2>&1 | grep "drained: every request in flight finished" >/dev/null \
         || fail "the stopped replica did not log its drain: $(docker logs --tail 5 "$victim" 2>&1)"
     expect_writer_failures_at_most 1
     check_acked_writes
@@ -263,7 +263,7 @@ check_scale_to_zero() {
     ready="$(date +%s%N)"
     # Container start to spinstack's "listening" line, both from Docker's clock.
     started="$(docker inspect -f '{{.State.StartedAt}}' "$(app_containers)")"
-    listening="$(docker logs --timestamps "$(app_containers)" 2>&1 | grep -m1 'Serving ' | cut -d' ' -f1)"
+    listening="$(docker logs --timestamps "$(app_containers)" 2>&1 | awk '/ Serving / && !seen++ { print $1 }')"
     echo "   scale 0 -> 1: first 200 through nginx $(((ready - start) / 1000000)) ms after \`up\` (incl. the 2 s reload wait);" \
         "container start to "Serving": $(python3 -c '
 import sys
