@@ -17,6 +17,12 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 cache="${SPINSTACK_CI_CACHE:-/var/cache/spinstack-ci}"
 mkdir -p "$cache/images"
+# One builder at a time: .ci/run starts this script in the background at the
+# beginning (debootstrap and the image builds wait mostly on the network and
+# the disk, so they overlap the Rust build), and run.sh calls it again when the
+# compose step starts; the second call waits here, then finds every image.
+exec 9>"$cache/images/.lock"
+flock 9
 
 say() { echo "images: $*" >&2; }
 
