@@ -81,6 +81,7 @@ const ada = {
   role: "user",
   created_at: "2025-01-31T09:15:00Z",
   updated_at: "2025-01-31T09:15:00Z",
+  email_verified_at: null,
 };
 
 describe("login page", () => {
