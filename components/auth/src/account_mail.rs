@@ -16,9 +16,12 @@ pub fn public_url() -> String {
 }
 
 fn link(base: &str, page: &str, token: &OpaqueToken) -> String {
-    // base64url needs no escaping in a query.
+    // The token is in the fragment, which browsers never send: it cannot
+    // reach an access log (nginx logs query strings), a proxy or a
+    // `Referer`; the web app's page reads it from `location.hash`.
+    // base64url needs no escaping there.
     format!(
-        "{}/{page}?token={}",
+        "{}/{page}#token={}",
         base.trim_end_matches('/'),
         token.expose()
     )
@@ -78,7 +81,7 @@ mod tests {
         let token = OpaqueToken::generate().unwrap();
         let mail = password_reset(DEFAULT_PUBLIC_URL, &token, 1800);
         let link = format!(
-            "http://127.0.0.1:3000/reset-password?token={}",
+            "http://127.0.0.1:3000/reset-password#token={}",
             token.expose()
         );
         assert!(mail.text.contains(&link));

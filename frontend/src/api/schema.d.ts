@@ -133,7 +133,7 @@ export interface paths {
         put?: never;
         /**
          * Mail a link to reset the password
-         * @description If an active account has this address, mails it a link to the web app, `{public_url}/reset-password?token=...`, valid for 30 minutes (`password_reset_ttl_seconds`). The answer is the same 202, with the same body and the same work done, whether or not the account exists, so it does not reveal who is registered. The mail is written in the same transaction as its token and delivered after the response; a mail provider that is down delays it, never fails the request.
+         * @description If an active account has this address, mails it a link to the web app, `{public_url}/reset-password#token=...`, valid for 30 minutes (`password_reset_ttl_seconds`). The answer is the same 202, with the same body and the same work done, whether or not the account exists, so it does not reveal who is registered. The mail is written in the same transaction as its token and delivered after the response; a mail provider that is down delays it, never fails the request.
          */
         post: operations["requestPasswordReset"];
         delete?: never;
@@ -179,7 +179,7 @@ export interface paths {
         put?: never;
         /**
          * Confirm the address with the mailed token
-         * @description Registration mails a link, `{public_url}/verify-email?token=...`, valid for a day (`email_verification_ttl_seconds`). Spending its token sets the user's `email_verified_at` (kept if already set). The token is for the address it was sent to. A token that is unknown, expired, already used or malformed is the same 400.
+         * @description Registration mails a link, `{public_url}/verify-email#token=...`, valid for a day (`email_verification_ttl_seconds`). Spending its token sets the user's `email_verified_at` (kept if already set). The token is for the address it was sent to. A token that is unknown, expired, already used or malformed is the same 400.
          */
         post: operations["verifyEmail"];
         delete?: never;

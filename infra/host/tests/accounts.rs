@@ -79,7 +79,7 @@ async fn reset_answers_alike_for_unknown_and_known_addresses_and_the_link_works(
         reset["TextBody"]
             .as_str()
             .unwrap()
-            .contains(&format!("/reset-password?token={token}"))
+            .contains(&format!("/reset-password#token={token}"))
     );
 
     // Registration's rules hold for the new password.
