@@ -3,11 +3,15 @@ import { messageFor } from "./api/problem";
 import { useAuth } from "./auth/AuthContext";
 import { Alert } from "./components/Alert";
 import { Page } from "./components/Page";
+import { VerifyEmailBanner } from "./components/VerifyEmailBanner";
 import { AdminPage } from "./pages/AdminPage";
+import { ForgotPasswordPage } from "./pages/ForgotPasswordPage";
 import { LoginPage } from "./pages/LoginPage";
 import { ProfilePage } from "./pages/ProfilePage";
 import { RegisterPage } from "./pages/RegisterPage";
+import { ResetPasswordPage } from "./pages/ResetPasswordPage";
 import { UploadsPage } from "./pages/UploadsPage";
+import { VerifyEmailPage } from "./pages/VerifyEmailPage";
 import { Link, Redirect, navigate, useLocation } from "./router";
 
 function NotFound() {
@@ -115,6 +119,13 @@ function Routes() {
       return signedIn ? <Redirect to="/uploads" /> : <LoginPage />;
     case "/register":
       return signedIn ? <Redirect to="/uploads" /> : <RegisterPage />;
+    case "/forgot-password":
+      return signedIn ? <Redirect to="/uploads" /> : <ForgotPasswordPage />;
+    // The links in account mail: they work signed in or out.
+    case "/reset-password":
+      return <ResetPasswordPage />;
+    case "/verify-email":
+      return <VerifyEmailPage />;
     case "/uploads":
       return signedIn ? <UploadsPage /> : needSignIn;
     case "/profile":
@@ -135,6 +146,7 @@ export function App() {
       <Header />
       <main id="main" className="main">
         {status === "signedIn" && userError && <Alert>Your account could not be loaded: {userError}</Alert>}
+        {status === "signedIn" && <VerifyEmailBanner />}
         <Routes />
       </main>
     </>

@@ -1,17 +1,23 @@
-//! `/api/auth/...`: register, log in, refresh, log out (API.md, Auth).
+//! `/api/auth/...`: register, log in, refresh, log out (API.md, Auth);
+//! password reset and address verification by mailed links.
 //!
 //! Each route is one file; what they share with the other components (the
 //! token format, the user record, errors) lives in `spinstack-shared`.
 
+mod account_mail;
+mod account_tokens;
 mod cookie_mode;
 mod first_admin;
 mod housekeeping;
 mod login;
+mod opaque_token;
+mod password_reset;
 mod refresh_tokens;
 mod register;
 mod session;
 mod settings;
 mod tokens;
+mod verify_email;
 
 use spin_sdk::http::conversions::TryFromIncomingRequest;
 use spin_sdk::http::{IncomingRequest, Method, Request, ResponseOutparam};
@@ -26,7 +32,12 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
         Ok(request) => route(&request),
         Err(_) => Problem::bad_request("The request body could not be read.").into(),
     };
+    let deliver_mail = reply.deliver_mail;
     reply.send(out).await;
+    // After the response: a slow or down mail API never delays or fails it.
+    if deliver_mail {
+        spinstack_shared::mail::deliver::deliver_due(&spinstack_shared::db::Db::new()).await;
+    }
 }
 
 type Handler = fn(&Request) -> Result<Reply, Problem>;
@@ -51,6 +62,26 @@ const ROUTES: &[Route<Handler>] = &[
         pattern: "/api/auth/logout",
         methods: &[Method::Post],
         target: session::logout,
+    },
+    Route {
+        pattern: "/api/auth/password-reset",
+        methods: &[Method::Post],
+        target: password_reset::request,
+    },
+    Route {
+        pattern: "/api/auth/password-reset/confirm",
+        methods: &[Method::Post],
+        target: password_reset::confirm,
+    },
+    Route {
+        pattern: "/api/auth/verify-email",
+        methods: &[Method::Post],
+        target: verify_email::verify,
+    },
+    Route {
+        pattern: "/api/auth/verify-email/resend",
+        methods: &[Method::Post],
+        target: verify_email::resend,
     },
 ];
 

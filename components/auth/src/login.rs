@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::refresh_tokens::{self, RefreshToken};
 use crate::register::required;
 use crate::tokens::{self, Transport};
-use crate::{first_admin, housekeeping, settings};
+use crate::{first_admin, housekeeping, settings, verify_email};
 use spinstack_shared::passwords::{self, Verdict};
 
 #[derive(Deserialize)]
@@ -46,7 +46,11 @@ pub fn handle(request: &spin_sdk::http::Request) -> Result<Reply, Problem> {
     };
     let settings = TokenSettings::from_variables()?;
     let db = Db::new();
-    let user_id = check_credentials(&db, &email, &password)?.ok_or_else(wrong_credentials)?;
+    let (user_id, verified) =
+        check_credentials(&db, &email, &password)?.ok_or_else(wrong_credentials)?;
+    if !verified && settings::require_verified_email()? {
+        return unverified(&db, user_id);
+    }
 
     housekeeping::maybe_sweep(&db);
     let refresh_ttl = settings::refresh_ttl_seconds()?;
@@ -57,40 +61,66 @@ pub fn handle(request: &spin_sdk::http::Request) -> Result<Reply, Problem> {
     } else {
         Transport::Body
     };
+    // Logins also sweep the outbox: retries ride on the app's own traffic.
     tokens::issue(&settings, user_id, family, &refresh, refresh_ttl, transport)
+        .map(Reply::delivering_mail)
+}
+
+/// 403 for right credentials of an unverified account (when verification
+/// is required), with a new link mailed: the account cannot sign in to ask
+/// for one.
+fn unverified(db: &Db, user_id: Uuid) -> Result<Reply, Problem> {
+    let (ctes, extra) = verify_email::mail_ctes("target", 2)?;
+    let mut params = vec![uuid_param(user_id)];
+    params.extend(extra);
+    db.rows_with(
+        &format!("target AS (SELECT id, email FROM users WHERE id = $1), {ctes}"),
+        "SELECT id FROM mail",
+        &params,
+    )?;
+    let problem =
+        Problem::forbidden("Confirm your email address first: a new link is on its way to it.");
+    Ok(Reply::from(problem).delivering_mail())
 }
 
 pub fn wrong_credentials() -> Problem {
     Problem::unauthorized("Wrong email or password.")
 }
 
-/// The user these credentials belong to, if they are right.
-fn check_credentials(db: &Db, email: &Email, password: &str) -> Result<Option<Uuid>, Problem> {
-    let Some((id, hash)) = stored_hash(db, email)? else {
+/// The user these credentials belong to, and whether their address is
+/// verified, if they are right.
+fn check_credentials(
+    db: &Db,
+    email: &Email,
+    password: &str,
+) -> Result<Option<(Uuid, bool)>, Problem> {
+    let Some((id, hash, verified)) = stored_hash(db, email)? else {
         if let Some(admin) = first_admin::try_create(db, email, password)? {
-            return Ok(Some(admin));
+            return Ok(Some((admin, true)));
         }
         passwords::verify_nobody(password);
         return Ok(None);
     };
     match passwords::verify(password, &hash) {
         Verdict::Wrong => Ok(None),
-        Verdict::Right => Ok(Some(id)),
+        Verdict::Right => Ok(Some((id, verified))),
         Verdict::RightButRehash => {
             rehash(db, id, password);
-            Ok(Some(id))
+            Ok(Some((id, verified)))
         }
     }
 }
 
-fn stored_hash(db: &Db, email: &Email) -> Result<Option<(Uuid, String)>, Problem> {
+fn stored_hash(db: &Db, email: &Email) -> Result<Option<(Uuid, String, bool)>, Problem> {
     let rows = db.rows(
-        "SELECT id::text AS id, password_hash FROM users WHERE email = $1 AND active",
+        "SELECT id::text AS id, password_hash, email_verified_at IS NOT NULL AS verified \
+         FROM users WHERE email = $1 AND active",
         &[str_param(email.as_str())],
     )?;
     Ok(rows.rows().next().and_then(|row| {
         let id = Uuid::parse_str(&row.get::<String>("id")?).ok()?;
-        Some((id, row.get::<String>("password_hash")?))
+        let verified = row.get::<bool>("verified")?;
+        Some((id, row.get::<String>("password_hash")?, verified))
     }))
 }
 

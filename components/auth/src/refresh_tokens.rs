@@ -1,11 +1,8 @@
-//! Refresh tokens: 256 random bits, base64url, given to the client once and
-//! stored only as their SHA-256. Each belongs to a family (a session); each
+//! Refresh tokens ([`crate::opaque_token`]: 256 random bits, stored only as
+//! their SHA-256). Each belongs to a family (a session); each
 //! use spends it and adds the next to the family; a spent token used again
 //! revokes the family (RFC 9700 §4.14).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use sha2::{Digest, Sha256};
 use spinstack_shared::Problem;
 use spinstack_shared::cache::Cache;
 use spinstack_shared::db::{Db, bytes_param, int_param, uuid_param};
@@ -13,36 +10,8 @@ use spinstack_shared::users;
 use uuid::Uuid;
 
 pub const DEFAULT_TTL_SECONDS: u64 = 30 * 24 * 3600;
-const TOKEN_BYTES: usize = 32;
-
-/// A refresh token as the client holds it.
-pub struct RefreshToken(String);
-
-impl RefreshToken {
-    pub fn generate() -> Result<Self, Problem> {
-        let mut bytes = [0u8; TOKEN_BYTES];
-        getrandom::fill(&mut bytes).map_err(|e| {
-            eprintln!("auth: no randomness: {e}");
-            Problem::internal()
-        })?;
-        Ok(RefreshToken(URL_SAFE_NO_PAD.encode(bytes)))
-    }
-
-    /// A token a client sent, if it has the shape of one we issue (anything
-    /// else cannot be in the table).
-    pub fn parse(raw: &str) -> Option<Self> {
-        let bytes = URL_SAFE_NO_PAD.decode(raw.as_bytes()).ok()?;
-        (bytes.len() == TOKEN_BYTES).then(|| RefreshToken(raw.to_owned()))
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    fn hash(&self) -> Vec<u8> {
-        Sha256::digest(self.0.as_bytes()).to_vec()
-    }
-}
+/// Refresh tokens are opaque tokens (shared with the mailed links).
+pub use crate::opaque_token::OpaqueToken as RefreshToken;
 
 /// A session that a refresh succeeded in.
 pub struct Rotation {
@@ -153,31 +122,4 @@ pub fn revoke_family(db: &Db, family_id: Uuid, user_id: Uuid) -> Result<(), Prob
         &[uuid_param(family_id), uuid_param(user_id)],
     )?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_are_256_bits_of_base64url() {
-        let token = RefreshToken::generate().unwrap();
-        assert_eq!(token.expose().len(), 43);
-        assert!(RefreshToken::parse(token.expose()).is_some());
-        assert_ne!(token.expose(), RefreshToken::generate().unwrap().expose());
-        assert_eq!(token.hash().len(), 32);
-    }
-
-    #[test]
-    fn anything_else_is_not_a_token() {
-        for bad in [
-            "",
-            "abc",
-            "not base64 at all!!",
-            &"A".repeat(44),
-            &"A".repeat(42),
-        ] {
-            assert!(RefreshToken::parse(bad).is_none(), "{bad:?}");
-        }
-    }
 }

@@ -1,4 +1,5 @@
-//! `POST /api/auth/register` `{email, password, name}` → 201 user.
+//! `POST /api/auth/register` `{email, password, name}` → 201 user, and a
+//! verification mail (verify_email.rs) written with the account.
 
 use serde::Deserialize;
 use spinstack_shared::Problem;
@@ -11,7 +12,7 @@ use uuid::Uuid;
 
 use spinstack_shared::passwords;
 
-use crate::first_admin;
+use crate::{first_admin, verify_email};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,24 +53,28 @@ pub fn handle(request: &spin_sdk::http::Request) -> Result<Reply, Problem> {
     })?;
     let id = Uuid::new_v4();
     // A taken address is a row not inserted, not an error to recognise:
-    // Spin 4.0.x reports errors without their SQLSTATE.
-    let sql = format!(
-        "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (email) DO NOTHING RETURNING {USER_COLUMNS}"
-    );
-    let rows = Db::new().rows(
-        &sql,
-        &[
-            uuid_param(id),
-            str_param(email.as_str()),
-            str_param(name.as_str()),
-            str_param(hash),
-        ],
+    // Spin 4.0.x reports errors without their SQLSTATE. The verification
+    // mail is written by the same statement: no account, no mail.
+    let (mail_ctes, mail_params) = verify_email::mail_ctes("inserted", 5)?;
+    let mut params = vec![
+        uuid_param(id),
+        str_param(email.as_str()),
+        str_param(name.as_str()),
+        str_param(hash),
+    ];
+    params.extend(mail_params);
+    let rows = Db::new().rows_with(
+        &format!(
+            "inserted AS (INSERT INTO users (id, email, name, password_hash) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (email) DO NOTHING RETURNING *), {mail_ctes}"
+        ),
+        &format!("SELECT {USER_COLUMNS} FROM inserted"),
+        &params,
     )?;
     let user = users_from(&rows)?.into_iter().next().ok_or_else(taken)?;
     let mut response = json(201, &user);
     response.set_header("location", format!("/api/users/{}", user.id));
-    Ok(response.into())
+    Ok(Reply::from(response).delivering_mail())
 }
 
 fn taken() -> Problem {

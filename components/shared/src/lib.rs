@@ -10,6 +10,7 @@
 //! - [`users`]: the user record and its cached read;
 //! - [`token`], [`denylist`], [`authenticate`]: access tokens and the one
 //!   check that turns a request into a [`Principal`] or the exact 401;
+//! - [`mail`]: the mail outbox and its delivery over an HTTP mail API;
 //! - [`storage`]: the S3-compatible object store (presigned URLs, streaming
 //!   `PUT`, `HEAD`, idempotent delete).
 
@@ -21,6 +22,7 @@ pub mod db;
 pub mod denylist;
 pub mod dispatch;
 pub mod domain;
+pub mod mail;
 pub mod passwords;
 pub mod problem;
 pub mod request;

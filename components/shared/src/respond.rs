@@ -19,6 +19,9 @@ pub fn json(status: u16, value: &impl Serialize) -> Response {
 pub struct Reply {
     pub response: Response,
     pub extra_headers: Vec<(String, String)>,
+    /// Deliver due mail once the response is sent (`mail::deliver`): set
+    /// by handlers that wrote mail, and by those that sweep the outbox.
+    pub deliver_mail: bool,
 }
 
 impl From<Response> for Reply {
@@ -26,6 +29,7 @@ impl From<Response> for Reply {
         Reply {
             response,
             extra_headers: Vec::new(),
+            deliver_mail: false,
         }
     }
 }
@@ -33,6 +37,12 @@ impl From<Response> for Reply {
 impl Reply {
     pub fn with_header(mut self, name: &str, value: String) -> Self {
         self.extra_headers.push((name.to_owned(), value));
+        self
+    }
+
+    /// The same reply, delivering due mail after it is sent.
+    pub fn delivering_mail(mut self) -> Self {
+        self.deliver_mail = true;
         self
     }
 

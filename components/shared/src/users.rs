@@ -28,6 +28,10 @@ pub struct User {
     pub role: Role,
     pub created_at: String,
     pub updated_at: String,
+    /// When the user followed a verification (or reset) link; `null` until
+    /// then. `default`: entries cached before the field existed still read.
+    #[serde(default)]
+    pub email_verified_at: Option<String>,
 }
 
 /// The columns of [`User`], for `SELECT` and `RETURNING` lists.
@@ -36,7 +40,9 @@ pub const USER_COLUMNS: &str = concat!(
     rfc3339!("created_at"),
     " AS created_at, ",
     rfc3339!("updated_at"),
-    " AS updated_at"
+    " AS updated_at, ",
+    rfc3339!("email_verified_at"),
+    " AS email_verified_at"
 );
 
 /// What is cached under `user:{id}`.
@@ -67,6 +73,7 @@ pub fn users_from(rows: &spin_sdk::pg4::RowSet) -> Result<Vec<User>, Problem> {
                     role: Role::parse(&row.get::<String>("role")?).ok()?,
                     created_at: row.get("created_at")?,
                     updated_at: row.get("updated_at")?,
+                    email_verified_at: row.get::<Option<String>>("email_verified_at")?,
                 })
             })();
             user.ok_or_else(|| {

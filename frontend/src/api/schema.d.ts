@@ -119,6 +119,98 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a link to reset the password
+         * @description If an active account has this address, mails it a link to the web app, `{public_url}/reset-password#token=...`, valid for 30 minutes (`password_reset_ttl_seconds`). The answer is the same 202, with the same body and the same work done, whether or not the account exists, so it does not reveal who is registered. The mail is written in the same transaction as its token and delivered after the response; a mail provider that is down delays it, never fails the request.
+         */
+        post: operations["requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with the mailed token
+         * @description Spends the token, sets the password (the same rules as at registration), marks the address verified (the link proved it) and revokes every session of the account: its refresh tokens and its access tokens stop working at once. A token that is unknown, expired, already used or malformed is the same 400, with `errors.token`.
+         */
+        post: operations["confirmPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Confirm the address with the mailed token
+         * @description Registration mails a link, `{public_url}/verify-email#token=...`, valid for a day (`email_verification_ttl_seconds`). Spending its token sets the user's `email_verified_at` (kept if already set). The token is for the address it was sent to. A token that is unknown, expired, already used or malformed is the same 400.
+         */
+        post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/verify-email/resend": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a new verification link to the caller
+         * @description 202 in any case; a link is mailed only while the caller's address is unverified. Earlier links keep working until they expire. Send no body (or `{}`).
+         */
+        post: operations["resendVerificationEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/users": {
         parameters: {
             query?: never;
@@ -365,7 +457,8 @@ export interface components {
          *       "name": "Ada Lovelace",
          *       "role": "user",
          *       "created_at": "2025-01-31T09:15:00Z",
-         *       "updated_at": "2025-01-31T09:15:00Z"
+         *       "updated_at": "2025-01-31T09:15:00Z",
+         *       "email_verified_at": null
          *     }
          */
         User: {
@@ -375,6 +468,8 @@ export interface components {
             role: components["schemas"]["Role"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+            /** @description When the address was verified (a verification or reset link was followed); `null` until then. The first admin is verified. */
+            email_verified_at: components["schemas"]["Timestamp"] | null;
         };
         /** @description One page of accounts. */
         UserList: {
@@ -410,6 +505,21 @@ export interface components {
             expires_in: number;
             /** @description Send as `X-CSRF-Token` with cookie-mode `refresh`; also in the readable `__Host-spinstack-csrf` cookie, so a reloaded page finds it. */
             csrf_token: string;
+        };
+        Accepted: {
+            message: string;
+        };
+        /** @description The token from a mailed link (43 base64url characters when it is one of ours). */
+        MailedToken: string;
+        PasswordResetRequest: {
+            email: components["schemas"]["Email"];
+        };
+        PasswordResetConfirm: {
+            token: components["schemas"]["MailedToken"];
+            password: components["schemas"]["Password"];
+        };
+        VerifyEmailRequest: {
+            token: components["schemas"]["MailedToken"];
         };
         RegisterRequest: {
             email: components["schemas"]["Email"];
@@ -597,6 +707,20 @@ export interface components {
                 [name: string]: unknown;
             };
             content?: never;
+        };
+        /** @description Taken; what follows (a mail) happens later. The body is the same in every case. */
+        Accepted: {
+            headers: {
+                "X-Request-Id": components["headers"]["X-Request-Id"];
+                "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                "X-Frame-Options": components["headers"]["X-Frame-Options"];
+                "Content-Security-Policy": components["headers"]["Content-Security-Policy"];
+                "Strict-Transport-Security": components["headers"]["Strict-Transport-Security"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Accepted"];
+            };
         };
         /** @description The account. */
         UserOk: {
@@ -932,6 +1056,8 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             /** @description The email and password do not match an account. */
             401: components["responses"]["Unauthorized"];
+            /** @description Only with `require_verified_email` set to `"true"`: the credentials are right but the address is not verified yet; a new verification link is mailed to it. */
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
@@ -1002,6 +1128,102 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             /** @description The body breaks `LogoutRequest`, for example it has no `refresh_token`. */
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    requestPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            202: components["responses"]["Accepted"];
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    confirmPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetConfirm"];
+            };
+        };
+        responses: {
+            204: components["responses"]["NoContent"];
+            /** @description The body is not JSON, or the token is invalid, expired or already used. */
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description A field is missing, or the new password breaks the password rules. */
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyEmailRequest"];
+            };
+        };
+        responses: {
+            204: components["responses"]["NoContent"];
+            /** @description The body is not JSON, or the token is invalid, expired or already used. */
+            400: components["responses"]["BadRequest"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    resendVerificationEmail: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["Accepted"];
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };

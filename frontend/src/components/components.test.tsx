@@ -81,6 +81,7 @@ const ada = {
   role: "user",
   created_at: "2025-01-31T09:15:00Z",
   updated_at: "2025-01-31T09:15:00Z",
+  email_verified_at: null,
 };
 
 describe("login page", () => {
@@ -160,5 +161,73 @@ describe("session restore", () => {
     expect(await screen.findByRole("heading", { level: 1, name: "Log in" })).toBeTruthy();
     expect(window.location.pathname + window.location.search).toBe("/login?next=%2Fprofile");
     expect(calls).toHaveLength(0);
+  });
+});
+
+describe("account links", () => {
+  const notFound = () => json(404, { title: "Not Found", status: 404 });
+
+  it("asks for a reset link and says the same whatever the address", async () => {
+    window.history.replaceState(null, "", "/forgot-password");
+    const { calls } = renderApp((call) =>
+      call.path === "/api/auth/password-reset" ? new Response(JSON.stringify({ status: "accepted" }), { status: 202 }) : notFound(),
+    );
+    fireEvent.change(await screen.findByLabelText("Email"), { target: { value: "nobody@example.com" } });
+    fireEvent.click(screen.getByRole("button", { name: "Send me a link" }));
+    expect((await screen.findByRole("status")).textContent).toContain("If an account has this address");
+    expect(JSON.parse(calls.find((c) => c.path === "/api/auth/password-reset")!.body)).toEqual({ email: "nobody@example.com" });
+  });
+
+  it("sets a new password with the token from the fragment, then drops the fragment", async () => {
+    window.history.replaceState(null, "", "/reset-password#token=tok_123");
+    const { calls } = renderApp((call) =>
+      call.path === "/api/auth/password-reset/confirm" ? new Response(null, { status: 204 }) : notFound(),
+    );
+    fireEvent.change(await screen.findByLabelText(/New password/), { target: { value: "a new password" } });
+    expect(window.location.hash).toBe("");
+    fireEvent.click(screen.getByRole("button", { name: "Set the new password" }));
+    expect(await screen.findByText("Your password is changed. Log in with the new one.")).toBeTruthy();
+    expect(window.location.pathname + window.location.search).toBe("/login?reset=1");
+    const confirm = calls.find((c) => c.path === "/api/auth/password-reset/confirm")!;
+    expect(JSON.parse(confirm.body)).toEqual({ token: "tok_123", password: "a new password" });
+  });
+
+  it("says when a reset link is spent and offers a new one", async () => {
+    window.history.replaceState(null, "", "/reset-password#token=used");
+    renderApp(() =>
+      json(400, { title: "Bad Request", status: 400, detail: "The link is not valid.", errors: { token: ["is not valid"] } }),
+    );
+    fireEvent.change(await screen.findByLabelText(/New password/), { target: { value: "a new password" } });
+    fireEvent.click(screen.getByRole("button", { name: "Set the new password" }));
+    expect((await screen.findByRole("alert")).textContent).toContain("This link is not valid");
+    expect(screen.getByRole("link", { name: "Ask for a new one" }).getAttribute("href")).toBe("/forgot-password");
+  });
+
+  it("confirms an address once, from the fragment", async () => {
+    window.history.replaceState(null, "", "/verify-email#token=verify_1");
+    const { calls } = renderApp((call) =>
+      call.path === "/api/auth/verify-email" ? new Response(null, { status: 204 }) : notFound(),
+    );
+    expect((await screen.findByRole("status")).textContent).toBe("Your email address is confirmed.");
+    const posts = calls.filter((c) => c.path === "/api/auth/verify-email");
+    expect(posts).toHaveLength(1);
+    expect(JSON.parse(posts[0].body)).toEqual({ token: "verify_1" });
+    expect(window.location.hash).toBe("");
+  });
+
+  it("reminds a signed-in user with an unconfirmed address and resends the link", async () => {
+    window.history.replaceState(null, "", "/profile");
+    const { calls } = renderApp(
+      (call) => {
+        if (call.path === "/api/auth/refresh") return json(200, tokens("at"));
+        if (call.path === "/api/users/me") return json(200, ada);
+        if (call.path === "/api/auth/verify-email/resend") return new Response(JSON.stringify({ status: "accepted" }), { status: 202 });
+        return notFound();
+      },
+      "__Host-spinstack-csrf=abc",
+    );
+    fireEvent.click(await screen.findByRole("button", { name: "Send it again" }));
+    expect(await screen.findByText("A new link is on its way to ada@example.com.")).toBeTruthy();
+    expect(calls.find((c) => c.path === "/api/auth/verify-email/resend")?.headers.get("Authorization")).toBe("Bearer at");
   });
 });

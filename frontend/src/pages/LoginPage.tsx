@@ -19,6 +19,7 @@ export function LoginPage() {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const registered = query.get("registered") === "1";
+  const reset = query.get("reset") === "1";
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -38,7 +39,10 @@ export function LoginPage() {
   const fieldErrors = (name: string) => (error instanceof ApiError ? error.field(name) : []);
   return (
     <Page title="Log in">
-      {registered && !error && <Alert kind="success">Your account is ready. Log in to continue.</Alert>}
+      {registered && !error && (
+        <Alert kind="success">Your account is ready: we sent you a link to confirm your address. Log in to continue.</Alert>
+      )}
+      {reset && !error && <Alert kind="success">Your password is changed. Log in with the new one.</Alert>}
       {auth.restoreError && !error && <Alert>{auth.restoreError}</Alert>}
       {error != null && (
         <Alert focus>
@@ -70,6 +74,9 @@ export function LoginPage() {
           {busy ? "Logging in…" : "Log in"}
         </button>
       </form>
+      <p>
+        <Link href="/forgot-password">Forgot your password?</Link>
+      </p>
       <p>
         No account yet? <Link href="/register">Create one</Link>.
       </p>

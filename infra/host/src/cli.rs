@@ -28,7 +28,10 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Delete the local state directory (`.spinstack/`): compiled code,
     /// key-value data, the embedded Postgres and S3 data.
-    Reset(ResetArgs),
+    Reset(StateArgs),
+    /// Mail the embedded catcher kept (`spinstack up` without `mail_api_url`).
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Gateway tools.
     #[command(subcommand)]
     Gateway(GatewayCommand),
@@ -166,16 +169,21 @@ pub struct MigrateArgs {
 }
 
 #[derive(Args, Clone)]
-pub struct ResetArgs {
+pub struct StateArgs {
     #[command(flatten)]
     pub manifest: ManifestArg,
     /// Spin runtime-config file (for its `state_dir`).
     #[arg(long)]
     pub runtime_config_file: Option<PathBuf>,
-    /// The state directory to delete. Defaults to `.spinstack` beside the
-    /// manifest.
+    /// The state directory. Defaults to `.spinstack` beside the manifest.
     #[arg(long)]
     pub state_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum MailCommand {
+    /// List the caught messages, oldest first: file, recipient, subject.
+    List(StateArgs),
 }
 
 #[derive(Subcommand)]

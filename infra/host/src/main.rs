@@ -19,6 +19,7 @@ fn main() -> std::process::ExitCode {
             .map_err(anyhow::Error::from)
             .and_then(|runtime| runtime.block_on(commands::migrate::run(&args))),
         Command::Reset(args) => commands::reset::run(&args),
+        Command::Mail(cli::MailCommand::List(args)) => commands::mail::list(&args),
         Command::Gateway(cli::GatewayCommand::RenderNginx {
             gateway,
             out,

@@ -2,6 +2,7 @@
 
 pub mod bench_instantiate;
 pub mod build;
+pub mod mail;
 pub mod migrate;
 mod render;
 pub mod render_ingress;

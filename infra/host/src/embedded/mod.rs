@@ -13,9 +13,11 @@
 //! | `s3_secret_access_key` (secret) | |
 //! | `jwt_secret` (secret) | the access-token signing key, generated once |
 //! | `s3_public_url` | where clients reach the store: the gateway's proxy path (`/_storage`) when the gateway proxies `s3_endpoint` |
+//! | `mail_api_url` | the mail API (Postmark-compatible); unset, the embedded catcher (`mail.rs`) |
 //!
 //! The manifest declares them with `default = ""`, except the two that
-//! appear in `allowed_outbound_hosts` (`database_host`, `s3_endpoint`):
+//! appear in `allowed_outbound_hosts` (`database_host`, `s3_endpoint`,
+//! `mail_api_url`):
 //! those are `required = true`, because Spin checks `allowed_outbound_hosts`
 //! against default values and an empty host is invalid there. When
 //! `database_url` (resp. `s3_endpoint`) has no value — empty, or required
@@ -26,6 +28,7 @@
 //! `database_host` gets its `host:port` derived from the URL.
 
 mod jwt_secret;
+pub mod mail;
 pub mod postgres;
 pub mod s3;
 mod secrets;
@@ -47,8 +50,9 @@ pub const S3_ACCESS_KEY_ID: &str = "s3_access_key_id";
 pub const S3_SECRET_ACCESS_KEY: &str = "s3_secret_access_key";
 pub const JWT_SECRET: &str = "jwt_secret";
 pub const S3_PUBLIC_URL: &str = "s3_public_url";
+pub const MAIL_API_URL: &str = "mail_api_url";
 
-const SERVICE_VARIABLES: [&str; 8] = [
+const SERVICE_VARIABLES: [&str; 9] = [
     DATABASE_URL,
     DATABASE_HOST,
     S3_ENDPOINT,
@@ -57,6 +61,7 @@ const SERVICE_VARIABLES: [&str; 8] = [
     S3_ACCESS_KEY_ID,
     S3_SECRET_ACCESS_KEY,
     JWT_SECRET,
+    MAIL_API_URL,
 ];
 
 /// The name the variables provider goes by in messages.
@@ -68,6 +73,7 @@ const PROVIDER_NAME: &str = "embedded services";
 pub struct Services {
     postgres: Option<postgres::EmbeddedPostgres>,
     s3: Option<s3::EmbeddedS3>,
+    mail: Option<mail::EmbeddedMail>,
     values: BTreeMap<String, String>,
 }
 
@@ -108,6 +114,12 @@ impl Services {
             services.s3 = Some(s3);
         }
 
+        if unset(manifest, &resolver, MAIL_API_URL)? {
+            let catcher = mail::EmbeddedMail::start(&state_dir.join("mail")).await?;
+            services.values.insert(MAIL_API_URL.into(), catcher.url());
+            services.mail = Some(catcher);
+        }
+
         if unset(manifest, &resolver, JWT_SECRET)? {
             let key = jwt_secret::load_or_generate(&state_dir.join("jwt_secret"))?;
             services.values.insert(JWT_SECRET.into(), key);
@@ -125,6 +137,9 @@ impl Services {
     pub async fn stop(mut self) {
         if let Some(s3) = self.s3.take() {
             s3.stop();
+        }
+        if let Some(mail) = self.mail.take() {
+            mail.stop();
         }
         if let Some(pg) = self.postgres.take() {
             pg.shutdown().await;
@@ -221,7 +236,7 @@ pub fn database_url(manifest: &Manifest, services: &Services) -> anyhow::Result<
 }
 
 /// Deletes the state directory (compiled code, key-value data, the embedded
-/// Postgres and S3 data), refusing when a server still runs on it or the path
+/// Postgres and S3 data, caught mail), refusing when a server still runs on it or the path
 /// is not a plausible state directory.
 pub fn reset_state_dir(state_dir: &Path, manifest_dir: &Path) -> anyhow::Result<()> {
     let state_dir = std::path::absolute(state_dir).unwrap_or_else(|_| state_dir.to_path_buf());

@@ -7,6 +7,7 @@
 pub mod api;
 pub mod database;
 pub mod frontend;
+pub mod mail;
 pub mod redis;
 pub mod test_ca;
 
@@ -279,6 +280,17 @@ impl TestApp {
 
     pub fn log(&self) -> String {
         self.stderr.lock().unwrap().clone()
+    }
+
+    /// Everything the host printed so far: the operator log (stderr, where
+    /// the components' own output goes too) and the access log (stdout).
+    pub fn output(&self) -> String {
+        format!("{}{}", self.log(), self.stdout.lock().unwrap())
+    }
+
+    /// The state directory (`.spinstack` beside the test's manifest).
+    pub fn state_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join(".spinstack")
     }
 
     /// The rest of the first stdout line that starts with `prefix`, waiting

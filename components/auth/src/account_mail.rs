@@ -1,0 +1,92 @@
+//! The account mails (plain text and HTML): a password reset link and an
+//! address verification link, to the web app at `public_url`. The token is
+//! in the link, so these strings are never logged (see `mail`).
+
+use spinstack_shared::config;
+use spinstack_shared::mail::Message;
+
+use crate::opaque_token::OpaqueToken;
+
+/// Where the web app is, as users reach it (links in mail must be absolute).
+const DEFAULT_PUBLIC_URL: &str = "http://127.0.0.1:3000";
+
+/// The `public_url` variable.
+pub fn public_url() -> String {
+    config::or_default("public_url", DEFAULT_PUBLIC_URL)
+}
+
+fn link(base: &str, page: &str, token: &OpaqueToken) -> String {
+    // The token is in the fragment, which browsers never send: it cannot
+    // reach an access log (nginx logs query strings), a proxy or a
+    // `Referer`; the web app's page reads it from `location.hash`.
+    // base64url needs no escaping there.
+    format!(
+        "{}/{page}#token={}",
+        base.trim_end_matches('/'),
+        token.expose()
+    )
+}
+
+pub fn password_reset(base: &str, token: &OpaqueToken, ttl_seconds: u64) -> Message {
+    let link = link(base, "reset-password", token);
+    let minutes = ttl_seconds.div_ceil(60);
+    message(
+        "Reset your password",
+        &format!(
+            "Someone asked to reset the password of your account. To choose a new one, \
+             open this link within {minutes} minutes:"
+        ),
+        &link,
+        "If it was not you, ignore this mail: your password stays as it is.",
+    )
+}
+
+pub fn verify_email(base: &str, token: &OpaqueToken) -> Message {
+    let link = link(base, "verify-email", token);
+    message(
+        "Confirm your email address",
+        "To confirm that this address is yours, open this link:",
+        &link,
+        "If you did not create an account, ignore this mail.",
+    )
+}
+
+fn message(subject: &str, lead: &str, link: &str, footer: &str) -> Message {
+    Message {
+        subject: subject.to_owned(),
+        text: format!("{lead}\n\n{link}\n\n{footer}\n"),
+        html: format!(
+            "<p>{}</p>\n<p><a href=\"{link}\">{link}</a></p>\n<p>{}</p>\n",
+            escape(lead),
+            escape(footer),
+            link = escape(link),
+        ),
+    }
+}
+
+/// HTML text and attribute escaping (`public_url` is the operator's).
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_parts_carry_the_link() {
+        let token = OpaqueToken::generate().unwrap();
+        let mail = password_reset(DEFAULT_PUBLIC_URL, &token, 1800);
+        let link = format!(
+            "http://127.0.0.1:3000/reset-password#token={}",
+            token.expose()
+        );
+        assert!(mail.text.contains(&link));
+        assert!(mail.html.contains(&format!("href=\"{link}\"")));
+        assert!(mail.text.contains("30 minutes"));
+        assert_eq!(escape("<a&\">"), "&lt;a&amp;&quot;&gt;");
+    }
+}

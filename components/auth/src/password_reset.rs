@@ -1,0 +1,124 @@
+//! `POST /api/auth/password-reset` `{email}` → 202, and
+//! `POST /api/auth/password-reset/confirm` `{token, password}` → 204.
+//!
+//! The request answers the same 202 whether or not the address has an
+//! account, and does the same work either way (a token is made and hashed,
+//! the mail composed, one statement run; delivery is after the response),
+//! so neither the answer nor its timing tells who is registered. Confirming
+//! spends the token, sets the password, marks the address verified (the
+//! link proved it), spends the user's other reset tokens and revokes every
+//! session, all in one statement.
+
+use serde::Deserialize;
+use spin_sdk::http::Request;
+use spinstack_shared::db::{Db, str_param};
+use spinstack_shared::domain::{Email, FieldErrors, Password};
+use spinstack_shared::mail::outbox;
+use spinstack_shared::request::json_body;
+use spinstack_shared::respond::{Reply, json};
+use spinstack_shared::{Problem, passwords};
+
+use crate::account_tokens::{self, Purpose};
+use crate::opaque_token::OpaqueToken;
+use crate::register::required;
+use crate::{account_mail, settings};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestBody {
+    email: Option<String>,
+}
+
+pub fn request(request: &Request) -> Result<Reply, Problem> {
+    let body: RequestBody = json_body(request)?;
+    let email = required(body.email)
+        .and_then(|e| Email::parse(&e))
+        .map_err(|reason| Problem::invalid_field("email", reason))?;
+    let ttl = settings::password_reset_ttl_seconds()?;
+    let token = OpaqueToken::generate()?;
+    let message = account_mail::password_reset(&account_mail::public_url(), &token, ttl);
+    let mut params = vec![str_param(email.as_str())];
+    params.extend(account_tokens::insert_params(&token, ttl));
+    params.extend(outbox::params(&message));
+    Db::new().rows_with(
+        &format!(
+            "target AS (SELECT id, email FROM users WHERE email = $1 AND active), {}, {}",
+            account_tokens::insert_cte("target", Purpose::PasswordReset, 2),
+            outbox::insert_cte("target", 4),
+        ),
+        "SELECT id FROM mail",
+        &params,
+    )?;
+    Ok(Reply::from(accepted()).delivering_mail())
+}
+
+/// The one answer to a reset request.
+fn accepted() -> spin_sdk::http::Response {
+    json(
+        202,
+        &serde_json::json!({
+            "message": "If an account has this address, a link to reset its password is on its way."
+        }),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmBody {
+    token: Option<String>,
+    password: Option<String>,
+}
+
+pub fn confirm(request: &Request) -> Result<Reply, Problem> {
+    let body: ConfirmBody = json_body(request)?;
+    let mut errors = FieldErrors::default();
+    let token = errors.check("token", required(body.token));
+    let password = errors.check(
+        "password",
+        required(body.password).and_then(|p| Password::parse(&p)),
+    );
+    errors.into_result()?;
+    let (Some(token), Some(password)) = (token, password) else {
+        return Err(Problem::internal());
+    };
+    let token = account_tokens::presented(&token)?;
+    let hash = passwords::hash(password.expose()).map_err(|e| {
+        eprintln!("auth: cannot hash a password: {e}");
+        Problem::internal()
+    })?;
+    let rows = Db::new().rows_with(
+        &format!(
+            "{}, \
+             changed AS (UPDATE users SET password_hash = $2, updated_at = now(), \
+                           email_verified_at = coalesce(email_verified_at, now()) \
+                         FROM spent WHERE users.id = spent.user_id AND users.active \
+                         RETURNING users.id), \
+             other_links AS (UPDATE account_tokens SET used_at = now() \
+                             WHERE user_id IN (SELECT id FROM changed) AND token_hash <> $1 \
+                               AND purpose = 'password_reset' AND used_at IS NULL), \
+             sessions AS (UPDATE refresh_families SET revoked_at = now() \
+                          WHERE user_id IN (SELECT id FROM changed) AND revoked_at IS NULL)",
+            account_tokens::spend_cte(Purpose::PasswordReset, 1)
+        ),
+        "SELECT id::text AS id FROM changed",
+        &[
+            spinstack_shared::db::bytes_param(token.hash()),
+            str_param(hash),
+        ],
+    )?;
+    // The cached user (it lists revoked sessions) is dropped: the access
+    // tokens end now.
+    account_tokens::changed_user(&rows)?;
+    eprintln!("auth: a password was reset with a mailed link; every session was revoked");
+    Ok(no_content())
+}
+
+/// 204, not stored.
+pub fn no_content() -> Reply {
+    Reply::from(
+        spin_sdk::http::Response::builder()
+            .status(204)
+            .header("cache-control", "no-store")
+            .build(),
+    )
+}
