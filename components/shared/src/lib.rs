@@ -11,16 +11,20 @@
 //! - [`token`], [`denylist`], [`authenticate`]: access tokens and the one
 //!   check that turns a request into a [`Principal`] or the exact 401;
 //! - [`storage`]: the S3-compatible object store (presigned URLs, streaming
-//!   `PUT`, `HEAD`, idempotent delete).
+//!   `PUT`, `HEAD`, idempotent delete);
+//! - [`events`]: recording events in the outbox, in the statement that
+//!   makes the change.
 
 pub mod authenticate;
 pub mod cache;
+pub mod chance;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod denylist;
 pub mod dispatch;
 pub mod domain;
+pub mod events;
 pub mod passwords;
 pub mod problem;
 pub mod request;
