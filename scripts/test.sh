@@ -13,7 +13,7 @@ echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo clippy --locked --target wasm32-wasip2 \
-    -p spinstack-shared -p health -p auth -p users -p uploads -p web -p fixture-probe -p fixture-hello -p fixture-pg -p fixture-kvbench -p fixture-redis -p fixture-mqtt -p fixture-tcp \
+    -p spinstack-shared -p health -p auth -p users -p uploads -p events -p web -p fixture-probe -p fixture-hello -p fixture-pg -p fixture-kvbench -p fixture-redis -p fixture-mqtt -p fixture-tcp \
     -- -D warnings
 
 echo "== contract and gateway config (nginx-check installs the nginx the parity test runs)"
@@ -36,11 +36,11 @@ cargo test --locked
 # tests as over HTTP/1.1 (TLS and h2 over TLS: tests/tls.rs).
 SPINSTACK_TEST_HTTP=2 cargo test --locked -p spinstack --test gateway --test routing --test web --test in_process
 # Component crates whose logic tests run natively (spin-sdk compiles for the host).
-cargo test --locked -p spinstack-shared -p health -p auth -p users -p uploads -p web
+cargo test --locked -p spinstack-shared -p health -p auth -p users -p uploads -p events -p web
 # The app's tests and the HTTP suite again on a Postgres that behaves as Spin
 # 4.0.0-4.0.2's client does (README, "Running on Spin").
 SPINSTACK_TEST_POSTGRES_COMPAT=spin-4.0.2 cargo test --locked -p spinstack -p http-suite \
-    --test auth --test auth_tokens --test accounts --test users --test users_cache --test uploads --test health --test web
+    --test auth --test auth_tokens --test accounts --test users --test users_cache --test uploads --test health --test events --test web
 
 echo "== web app: Vitest, build budget, end-to-end in Chromium"
 scripts/frontend-test.sh

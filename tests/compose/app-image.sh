@@ -18,7 +18,7 @@ ctx="$(mktemp -d)"
 trap 'rm -rf "$ctx"' EXIT
 mkdir -p "$ctx/target/debug" "$ctx/target/wasm32-wasip2/wasm" "$ctx/frontend" "$ctx/infra/docker"
 objcopy --strip-debug "$bin" "$ctx/target/debug/spinstack"
-for component in health auth users uploads web; do
+for component in health auth users uploads events web; do
     cp "$root/target/wasm32-wasip2/wasm/$component.wasm" "$ctx/target/wasm32-wasip2/wasm/"
 done
 cp -r "$root/frontend/dist" "$ctx/frontend/dist"

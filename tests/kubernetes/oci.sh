@@ -9,7 +9,7 @@
 # Needs the Docker engine (scripts/docker-setup.sh); installs docker-registry.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-components=(health auth users uploads web)
+components=(health auth users uploads events web)
 say() { echo "oci: $*"; }
 fail() { echo "oci: FAIL: $*" >&2; exit 1; }
 
@@ -83,7 +83,7 @@ layers = manifest["layers"]
 # One layer per COPY of Dockerfile.spin, and what each must hold (no more).
 expected = [
     {"spin.toml"},
-    {f"target/wasm32-wasip2/wasm/{c}.wasm" for c in ("health", "auth", "users", "uploads", "web")},
+    {f"target/wasm32-wasip2/wasm/{c}.wasm" for c in ("health", "auth", "users", "uploads", "events", "web")},
     {"frontend/dist/index.html"},
 ]
 if len(layers) != len(expected):

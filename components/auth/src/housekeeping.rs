@@ -4,19 +4,19 @@
 //! families left with no tokens that were not revoked in the last day (a
 //! recent revocation still refuses that session's access tokens), revoked
 //! access tokens past their expiry, and their `denylist:{jti}` entries in
-//! the key-value store (which has no expiry of its own). Failures are
+//! the key-value store (which has no expiry of its own), and events past
+//! their retention (`events_retention_seconds`). Failures are
 //! logged and never fail the request that happened to run it.
 
 use spinstack_shared::db::Db;
-use spinstack_shared::{Problem, clock, config};
+use spinstack_shared::{Problem, chance, clock, config, events};
 
 pub const DEFAULT_EVERY: u32 = 100;
 
 /// Runs the sweep on about one call in `housekeeping_every`.
 pub fn maybe_sweep(db: &Db) {
     let every = config::parsed("housekeeping_every", DEFAULT_EVERY).unwrap_or(DEFAULT_EVERY);
-    let mut byte = [0u8; 4];
-    if every == 0 || getrandom::fill(&mut byte).is_err() || u32::from_le_bytes(byte) % every != 0 {
+    if !chance::one_in(every) {
         return;
     }
     if let Err(problem) = sweep(db) {
@@ -41,9 +41,10 @@ fn sweep(db: &Db) -> Result<(), Problem> {
         &[],
     )?;
     let denylisted = sweep_denylist();
+    let events = events::sweep(db)?;
     eprintln!(
         "auth: housekeeping removed {tokens} refresh tokens, {families} sessions, \
-         {revoked} revoked access tokens, {denylisted} denylist entries"
+         {revoked} revoked access tokens, {denylisted} denylist entries, {events} events"
     );
     Ok(())
 }

@@ -6,6 +6,7 @@
 use spinstack_shared::Problem;
 use spinstack_shared::cache::Cache;
 use spinstack_shared::db::{Db, bytes_param, int_param, uuid_param};
+use spinstack_shared::events;
 use spinstack_shared::users;
 use uuid::Uuid;
 
@@ -81,11 +82,17 @@ pub fn rotate(
     }
     // Not rotated. If it was spent before, this is a replay: end the family
     // (and, through the user cache, its access tokens).
-    let revoked = db.rows(
-        "UPDATE refresh_families SET revoked_at = now() \
-         WHERE revoked_at IS NULL AND id = ( \
-             SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND spent_at IS NOT NULL) \
-         RETURNING user_id::text AS user_id",
+    let revoked = db.rows_with(
+        &format!(
+            "revoked AS (UPDATE refresh_families SET revoked_at = now() \
+                 WHERE revoked_at IS NULL AND id = ( \
+                     SELECT family_id FROM refresh_tokens \
+                     WHERE token_hash = $1 AND spent_at IS NOT NULL) \
+                 RETURNING id, user_id), \
+             announced AS ({})",
+            events::sessions_revoked_from("revoked")
+        ),
+        "SELECT user_id::text AS user_id FROM revoked",
         &[bytes_param(presented.hash())],
     )?;
     if let Some(user_id) = revoked
@@ -116,10 +123,12 @@ pub fn family_of(db: &Db, token: &RefreshToken) -> Result<Option<(Uuid, Uuid)>, 
 
 /// Ends session `family_id` of `user_id`.
 pub fn revoke_family(db: &Db, family_id: Uuid, user_id: Uuid) -> Result<(), Problem> {
-    db.execute(
-        "UPDATE refresh_families SET revoked_at = now() \
-         WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
-        &[uuid_param(family_id), uuid_param(user_id)],
-    )?;
+    // The session's open streams learn of it (`session.revoked`).
+    let sql = format!(
+        "WITH revoked AS (UPDATE refresh_families SET revoked_at = now() \
+             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL RETURNING id, user_id) {}",
+        events::sessions_revoked_from("revoked")
+    );
+    db.execute(&sql, &[uuid_param(family_id), uuid_param(user_id)])?;
     Ok(())
 }

@@ -12,16 +12,20 @@
 //!   check that turns a request into a [`Principal`] or the exact 401;
 //! - [`mail`]: the mail outbox and its delivery over an HTTP mail API;
 //! - [`storage`]: the S3-compatible object store (presigned URLs, streaming
-//!   `PUT`, `HEAD`, idempotent delete).
+//!   `PUT`, `HEAD`, idempotent delete);
+//! - [`events`]: recording events in the outbox, in the statement that
+//!   makes the change.
 
 pub mod authenticate;
 pub mod cache;
+pub mod chance;
 pub mod clock;
 pub mod config;
 pub mod db;
 pub mod denylist;
 pub mod dispatch;
 pub mod domain;
+pub mod events;
 pub mod mail;
 pub mod passwords;
 pub mod problem;

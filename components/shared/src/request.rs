@@ -1,7 +1,7 @@
 //! JSON request bodies: 415 unless the client says JSON, 400 when it is not
 //! a JSON object, 422 (naming the field when serde can) when it is an object
 //! of the wrong shape. Request types use `deny_unknown_fields`: an unknown
-//! field is refused, never silently dropped.
+//! field is refused, never silently dropped. Also query parameters.
 
 use serde::de::DeserializeOwned;
 use spin_sdk::http::Request;
@@ -101,9 +101,48 @@ fn data_error(error: &serde_json::Error) -> String {
     }
 }
 
+/// The first value of `name` in a query string, percent-decoded (`+` is a
+/// space, as in forms).
+pub fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode(key)? == name).then(|| decode(value)).flatten()
+    })
+}
+
+fn decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn query_parameters_are_decoded() {
+        assert_eq!(
+            query_param("a=1&filename=r%C3%A9sum%C3%A9+1.pdf", "filename").as_deref(),
+            Some("résumé 1.pdf")
+        );
+        assert_eq!(query_param("filename", "filename").as_deref(), Some(""));
+        assert_eq!(query_param("x=1", "filename"), None);
+        assert_eq!(query_param("filename=%zz", "filename"), None);
+    }
 
     #[derive(serde::Deserialize, Debug)]
     #[serde(deny_unknown_fields)]

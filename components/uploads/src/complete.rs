@@ -14,7 +14,7 @@ use spinstack_shared::storage::Storage;
 use spinstack_shared::{Problem, authenticate};
 
 use crate::content;
-use crate::record::{self, COLUMNS};
+use crate::record;
 
 pub async fn handle(request: &Request, raw_id: &str) -> Result<Reply, Problem> {
     let id = record::parse_id(raw_id)?;
@@ -60,12 +60,7 @@ pub async fn handle(request: &Request, raw_id: &str) -> Result<Reply, Problem> {
             upload.content_type
         )));
     }
-    let sql = format!(
-        "UPDATE uploads SET status = 'ready', updated_at = now() \
-         WHERE id = $1 AND status = 'pending' RETURNING {COLUMNS}"
-    );
-    let rows = db.rows(&sql, &[uuid_param(id)])?;
-    match record::from_rows(&rows)?.into_iter().next() {
+    match record::mark_ready(&db, id)? {
         Some(upload) => Ok(json(200, &upload).into()),
         // Completed (or deleted) concurrently: answer with what is there now.
         None => Ok(json(200, &record::visible(&db, &principal, id)?).into()),

@@ -12,13 +12,14 @@ use futures::{Stream, StreamExt};
 use spin_sdk::http::{IncomingRequest, Request};
 use spinstack_shared::cache::Cache;
 use spinstack_shared::db::{Db, int_param, str_param, uuid_param};
+use spinstack_shared::request::query_param;
 use spinstack_shared::respond::{Reply, json};
 use spinstack_shared::storage::Storage;
 use spinstack_shared::{Problem, authenticate};
 use uuid::Uuid;
 
 use crate::content;
-use crate::record::{self, COLUMNS};
+use crate::record;
 use crate::settings::Settings;
 
 pub async fn handle(incoming: IncomingRequest, head: &Request) -> Reply {
@@ -112,10 +113,8 @@ async fn upload(incoming: IncomingRequest, head: &Request) -> Result<Reply, Prob
         return Err(problem);
     }
 
-    let sql = format!(
-        "UPDATE uploads SET status = 'ready', updated_at = now() WHERE id = $1 RETURNING {COLUMNS}"
-    );
-    let upload = record::first(&db.rows(&sql, &[uuid_param(id)])?)?;
+    // Still pending: only this request knows the record.
+    let upload = record::mark_ready(&db, id)?.ok_or_else(Problem::internal)?;
     let mut response = json(201, &upload);
     response.set_header("location", format!("/api/uploads/{id}"));
     Ok(response.into())
@@ -148,48 +147,4 @@ fn declared_length(head: &Request) -> Result<u64, Problem> {
 
 pub fn too_large(max: u64) -> Problem {
     Problem::payload_too_large(format!("Files may be at most {max} bytes."))
-}
-
-/// The first value of `name` in a query string, percent-decoded (`+` is a
-/// space, as in forms).
-pub fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (decode(key)? == name).then(|| decode(value)).flatten()
-    })
-}
-
-fn decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn query_parameters_are_decoded() {
-        assert_eq!(
-            query_param("a=1&filename=r%C3%A9sum%C3%A9+1.pdf", "filename").as_deref(),
-            Some("résumé 1.pdf")
-        );
-        assert_eq!(query_param("filename", "filename").as_deref(), Some(""));
-        assert_eq!(query_param("x=1", "filename"), None);
-        assert_eq!(query_param("filename=%zz", "filename"), None);
-    }
 }

@@ -3,7 +3,8 @@
 //! Retry-safe: the record is marked `deleting` (hidden from every read),
 //! then the object is deleted (idempotent at the store), then the record.
 //! A failure in between leaves a `deleting` record that the next `DELETE`
-//! (or the owner's account deletion) finishes.
+//! (or the owner's account deletion) finishes. The owner's open pages
+//! learn of it from `upload.deleted`, recorded with the record's deletion.
 
 use spin_sdk::http::Request;
 use spinstack_shared::cache::Cache;
@@ -40,6 +41,5 @@ async fn remove(db: &Db, storage: &Storage, id: Uuid, key: &str) -> Result<(), P
         &[uuid_param(id)],
     )?;
     storage.delete_object(key).await?;
-    db.execute("DELETE FROM uploads WHERE id = $1", &[uuid_param(id)])?;
-    Ok(())
+    record::delete(db, id)
 }

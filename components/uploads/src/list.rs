@@ -10,8 +10,8 @@ use spinstack_shared::respond::{Reply, json};
 use spinstack_shared::{Problem, authenticate};
 use uuid::Uuid;
 
-use crate::create::query_param;
 use crate::record::{self, COLUMNS, Upload};
+use spinstack_shared::request::query_param;
 
 const DEFAULT_LIMIT: i64 = 20;
 const MAX_LIMIT: i64 = 100;

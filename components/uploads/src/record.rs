@@ -4,6 +4,7 @@
 use serde::Serialize;
 use spin_sdk::pg4::RowSet;
 use spinstack_shared::db::{Db, uuid_param};
+use spinstack_shared::events::{self, UPLOAD_DELETED, UPLOAD_READY};
 use spinstack_shared::{Principal, Problem, rfc3339};
 use uuid::Uuid;
 
@@ -87,4 +88,46 @@ pub fn visible(db: &Db, principal: &Principal, id: Uuid) -> Result<Upload, Probl
         return Err(Problem::not_found());
     }
     Ok(upload)
+}
+
+/// The upload as an event shows it (`Upload`'s fields, no download URL):
+/// SQL over a row of `uploads`.
+const EVENT_UPLOAD: &str = concat!(
+    "jsonb_build_object('upload', jsonb_build_object('id', id::text, 'filename', filename, \
+     'content_type', content_type, 'size', size, 'status', status, 'created_at', ",
+    rfc3339!("created_at"),
+    "))"
+);
+
+/// Marks upload `id` ready (only from `pending`), recording `upload.ready`
+/// for its owner in the same statement. `None` if it was not pending.
+pub fn mark_ready(db: &Db, id: Uuid) -> Result<Option<Upload>, Problem> {
+    let with = format!(
+        "changed AS (UPDATE uploads SET status = 'ready', updated_at = now() \
+             WHERE id = $1 AND status = 'pending' RETURNING *), \
+         announced AS ({})",
+        events::insert_from(UPLOAD_READY, "changed", "changed.user_id", EVENT_UPLOAD)
+    );
+    let rows = db.rows_with(
+        &with,
+        &format!("SELECT {COLUMNS} FROM changed"),
+        &[uuid_param(id)],
+    )?;
+    Ok(from_rows(&rows)?.into_iter().next())
+}
+
+/// Deletes the record of upload `id` (its object is gone already) and
+/// records `upload.deleted` for its owner in the same statement.
+pub fn delete(db: &Db, id: Uuid) -> Result<(), Problem> {
+    let sql = format!(
+        "WITH gone AS (DELETE FROM uploads WHERE id = $1 RETURNING id, user_id) {}",
+        events::insert_from(
+            UPLOAD_DELETED,
+            "gone",
+            "gone.user_id",
+            "jsonb_build_object('id', gone.id::text)"
+        )
+    );
+    db.execute(&sql, &[uuid_param(id)])?;
+    Ok(())
 }

@@ -5,10 +5,11 @@
 //! (`FOR UPDATE`), so two admins demoting each other at once are serialised:
 //! the second sees the first's change and is refused.
 
-/// A CTE (`admins`) locking the active admins, and the condition that
-/// `$1` may stop being one: it is not an admin, or another admin remains.
+/// A CTE (`admins`, without the `WITH`, so that data-modifying CTEs can
+/// follow it) locking the active admins, and the condition that `$1` may
+/// stop being one: it is not an admin, or another admin remains.
 pub const LOCK_ADMINS: &str =
-    "WITH admins AS (SELECT id FROM users WHERE role = 'admin' AND active FOR UPDATE)";
+    "admins AS (SELECT id FROM users WHERE role = 'admin' AND active FOR UPDATE)";
 pub const MAY_STOP_BEING_ADMIN: &str = "(NOT EXISTS (SELECT 1 FROM admins WHERE admins.id = $1) \
      OR (SELECT count(*) FROM admins WHERE admins.id <> $1) > 0)";
 

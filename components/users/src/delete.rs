@@ -46,7 +46,8 @@ pub async fn handle(context: &Context<'_>, id: Uuid) -> Result<Response, Problem
         }
     }
 
-    let sql = format!("{LOCK_ADMINS} DELETE FROM users WHERE id = $1 AND {MAY_STOP_BEING_ADMIN}");
+    let sql =
+        format!("WITH {LOCK_ADMINS} DELETE FROM users WHERE id = $1 AND {MAY_STOP_BEING_ADMIN}");
     let deleted = db.execute(&sql, &[uuid_param(id)])?;
     users::invalidate(&context.cache, id);
     if deleted == 0 {

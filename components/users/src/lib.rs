@@ -3,6 +3,7 @@
 //! token check, the user record and its cache live in `spinstack-shared`.
 
 mod admins;
+mod announced;
 mod cursor;
 mod delete;
 mod list;

@@ -13,9 +13,9 @@ use spinstack_shared::domain::{DisplayName, FieldErrors, Password};
 use spinstack_shared::passwords::{self, Verdict};
 use spinstack_shared::request::{json_body, not_null};
 use spinstack_shared::respond::json;
-use spinstack_shared::users::{self, USER_COLUMNS, users_from};
+use spinstack_shared::users;
 
-use crate::Context;
+use crate::{Context, announced};
 
 pub fn get(context: &Context<'_>) -> Result<Response, Problem> {
     Ok(json(200, &context.caller.user))
@@ -63,26 +63,23 @@ pub fn patch(context: &Context<'_>) -> Result<Response, Problem> {
         }
         _ => None,
     };
-    let sql = format!(
+    let user = announced::update_user(
+        db,
+        "",
         "UPDATE users SET name = coalesce($2, name), password_hash = coalesce($3, password_hash), \
-         updated_at = now() WHERE id = $1 AND active RETURNING {USER_COLUMNS}"
-    );
-    let rows = db.rows(
-        &sql,
+         updated_at = now() WHERE id = $1 AND active RETURNING *",
         &[
             uuid_param(id),
             optional(name.as_ref().map(|n| n.as_str())),
             optional(new_hash.as_deref()),
         ],
-    )?;
-    let user = users_from(&rows)?
-        .into_iter()
-        .next()
-        .ok_or_else(Problem::not_found)?;
+    )?
+    .ok_or_else(Problem::not_found)?;
     if new_hash.is_some() {
-        db.execute(
+        announced::revoke_sessions(
+            db,
             "UPDATE refresh_families SET revoked_at = now() \
-             WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL",
+             WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL RETURNING id, user_id",
             &[uuid_param(id), uuid_param(context.caller.session_id)],
         )?;
     }

@@ -8,11 +8,11 @@ use spinstack_shared::db::{str_param, uuid_param};
 use spinstack_shared::domain::{DisplayName, FieldErrors, Role};
 use spinstack_shared::request::{json_body, not_null};
 use spinstack_shared::respond::json;
-use spinstack_shared::users::{self, USER_COLUMNS, users_from};
+use spinstack_shared::users;
 use uuid::Uuid;
 
-use crate::Context;
 use crate::admins::{self, LOCK_ADMINS, MAY_STOP_BEING_ADMIN};
+use crate::{Context, announced};
 
 /// Whether the caller may see user `id`: themselves, or anyone if admin.
 pub fn may_see(context: &Context<'_>, id: Uuid) -> bool {
@@ -56,14 +56,17 @@ pub fn patch(context: &Context<'_>, id: Uuid) -> Result<Response, Problem> {
     errors.into_result()?;
 
     let demotes = role == Some(Role::User);
-    let sql = format!(
-        "{LOCK_ADMINS} UPDATE users SET name = coalesce($2, name), role = coalesce($3, role), \
+    let update = format!(
+        "UPDATE users SET name = coalesce($2, name), role = coalesce($3, role), \
          updated_at = now() WHERE id = $1 AND active AND ($4 = false OR {MAY_STOP_BEING_ADMIN}) \
-         RETURNING {USER_COLUMNS}"
+         RETURNING *"
     );
     let null = spin_sdk::pg4::ParameterValue::DbNull;
-    let rows = context.db.rows(
-        &sql,
+    // The event goes to the changed user, not to the admin.
+    let changed = announced::update_user(
+        &context.db,
+        &format!("{LOCK_ADMINS}, "),
+        &update,
         &[
             uuid_param(id),
             name.as_ref()
@@ -72,7 +75,7 @@ pub fn patch(context: &Context<'_>, id: Uuid) -> Result<Response, Problem> {
             spin_sdk::pg4::ParameterValue::Boolean(demotes),
         ],
     )?;
-    let Some(user) = users_from(&rows)?.into_iter().next() else {
+    let Some(user) = changed else {
         // Refused by the last-admin rule, or there is no such user.
         return Err(match users::load(&context.db, id)? {
             Some(_) => admins::last_admin(),

@@ -86,6 +86,10 @@ pub struct UpArgs {
     /// Wall-clock limit of one request, in milliseconds.
     #[arg(long, default_value_t = 30_000)]
     pub request_timeout_ms: u64,
+    /// Wall-clock limit of a GET with `Accept: text/event-stream` (a
+    /// server-sent events stream), in milliseconds.
+    #[arg(long, default_value_t = 600_000)]
+    pub stream_timeout_ms: u64,
     /// Requests that may run guests at once.
     #[arg(long, default_value_t = 128)]
     pub max_concurrent: u32,

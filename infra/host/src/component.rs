@@ -27,8 +27,39 @@ pub struct Runtime {
     /// Every capability's app-wide state.
     pub capabilities: AppStates,
     pub request_timeout: Duration,
+    /// The limit instead for a request that asks for an event stream.
+    pub stream_timeout: Duration,
     /// Recorded only when something serves them (`HostConfig::metrics`).
     pub metrics: Option<Arc<crate::metrics::Metrics>>,
+}
+
+impl Runtime {
+    /// How long `request` may run: the request timeout, or the stream
+    /// timeout for a `GET` accepting `text/event-stream` (what `EventSource`
+    /// sends). The guest still decides what it streams; the deadline only
+    /// bounds how long an instance can be held, so a long-lived stream is
+    /// not cut at 30 s, and nothing runs unbounded.
+    pub fn timeout_for<B>(&self, request: &Request<B>) -> Duration {
+        if wants_event_stream(request) {
+            self.stream_timeout.max(self.request_timeout)
+        } else {
+            self.request_timeout
+        }
+    }
+}
+
+fn wants_event_stream<B>(request: &Request<B>) -> bool {
+    request.method() == http::Method::GET
+        && request
+            .headers()
+            .get_all(http::header::ACCEPT)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .any(|range| {
+                let essence = range.split(';').next().unwrap_or_default().trim();
+                essence.eq_ignore_ascii_case("text/event-stream")
+            })
 }
 
 /// One component, ready to instantiate.
@@ -122,7 +153,7 @@ impl ComponentRuntime {
         B: Body<Data = bytes::Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        let deadline = Instant::now() + runtime.request_timeout;
+        let deadline = Instant::now() + runtime.timeout_for(&request);
         let state = self
             .new_state(runtime, chaining, deadline)
             .map_err(|e| GuestFailure::Crashed(format!("preparing the instance: {e:#}")))?;
@@ -208,5 +239,33 @@ impl Failure {
                 _ => GuestFailure::Crashed(format!("{e:#}")),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wants_event_stream;
+
+    fn request(method: &str, accept: &[&str]) -> http::Request<()> {
+        let mut builder = http::Request::builder().method(method).uri("/api/events");
+        for value in accept {
+            builder = builder.header("accept", *value);
+        }
+        builder.body(()).unwrap()
+    }
+
+    #[test]
+    fn only_a_get_accepting_an_event_stream_gets_the_stream_timeout() {
+        assert!(wants_event_stream(&request("GET", &["text/event-stream"])));
+        assert!(wants_event_stream(&request(
+            "GET",
+            &["text/html", "Text/Event-Stream;q=0.9"]
+        )));
+        assert!(!wants_event_stream(&request("GET", &["*/*"])));
+        assert!(!wants_event_stream(&request("GET", &[])));
+        assert!(!wants_event_stream(&request(
+            "POST",
+            &["text/event-stream"]
+        )));
     }
 }

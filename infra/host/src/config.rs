@@ -22,6 +22,9 @@ pub struct HostConfig {
     pub cache_dir: Option<PathBuf>,
     /// Wall-clock limit of one request.
     pub request_timeout: Duration,
+    /// Wall-clock limit of a `GET` that asks for `text/event-stream` (a
+    /// server-sent events stream is meant to stay open; it still ends).
+    pub stream_timeout: Duration,
     /// Requests that may run guests at once.
     pub max_concurrent: u32,
     /// How long a request may wait for a slot before its 503.
@@ -48,6 +51,7 @@ impl HostConfig {
             state_dir: None,
             cache_dir: None,
             request_timeout: Duration::from_secs(30),
+            stream_timeout: Duration::from_secs(600),
             max_concurrent: 128,
             max_queue_wait: Duration::from_secs(2),
             gateway: GatewaySelection::Project,

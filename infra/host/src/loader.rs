@@ -127,6 +127,7 @@ impl App {
                 engine,
                 capabilities,
                 request_timeout: config.request_timeout,
+                stream_timeout: config.stream_timeout,
                 metrics: config
                     .metrics
                     .then(|| Arc::new(crate::metrics::Metrics::new())),

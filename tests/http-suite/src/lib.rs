@@ -9,6 +9,9 @@
 //! development CA, or `/etc/ssl/certs/ca-certificates.crt` for a public
 //! certificate.
 
+pub mod accounts;
+pub mod sse;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -30,6 +30,12 @@ impl Encoding {
 /// nginx compresses text/html whatever gzip_types says; so do we.
 const ALWAYS: &str = "text/html";
 
+/// Never compressed, whatever `types` says: an encoder holds bytes back
+/// until it has a block's worth, and each server-sent event must reach the
+/// client when it is written (the rendered nginx.conf turns gzip off on
+/// such routes too).
+const NEVER: &str = "text/event-stream";
+
 impl CompressionConfig {
     /// Whether a response may be compressed: compression on, no
     /// `Content-Encoding` yet, a configured media type (parameters such as
@@ -51,6 +57,9 @@ impl CompressionConfig {
             return false;
         };
         let essence = content_type.split(';').next().unwrap_or_default().trim();
+        if essence.eq_ignore_ascii_case(NEVER) {
+            return false;
+        }
         essence.eq_ignore_ascii_case(ALWAYS)
             || self.types.iter().any(|t| essence.eq_ignore_ascii_case(t))
     }
@@ -135,6 +144,15 @@ mod tests {
                 policy.should_compress(Some(content_type), Some(10_000), false),
                 "{content_type}"
             );
+        }
+    }
+
+    #[test]
+    fn event_streams_never_are_even_when_listed() {
+        let mut policy = policy();
+        policy.types.push("text/event-stream".to_owned());
+        for content_type in ["text/event-stream", "Text/Event-Stream; charset=utf-8"] {
+            assert!(!policy.should_compress(Some(content_type), None, false));
         }
     }
 

@@ -99,6 +99,9 @@ pub struct RouteConfig {
     pub max_body_size: Option<Size>,
     /// Proxied as a WebSocket upgrade by nginx.
     pub websocket: bool,
+    /// Serves server-sent events: nginx passes each write on at once
+    /// (no buffering, no gzip) and waits long between them.
+    pub event_stream: bool,
 }
 
 /// A response header the gateway adds.

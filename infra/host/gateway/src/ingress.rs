@@ -85,6 +85,7 @@ pub fn render_ingress(config: &GatewayConfig, options: &IngressOptions) -> Resul
         zone: None,
         max_body_size: None,
         websocket: false,
+        event_stream: false,
     };
     let implicit_root = (!config.routes().iter().any(|route| route.prefix == "/")).then_some(&root);
     for route in implicit_root.into_iter().chain(config.routes()) {
@@ -295,10 +296,15 @@ fn route_ingress(
         }
         None => "no rate limit".to_owned(),
     };
-    if route.websocket {
+    if route.websocket || route.event_stream {
         for key in ["proxy-read-timeout", "proxy-send-timeout"] {
             annotations.push((key, "3600".to_owned()));
         }
+    }
+    if route.event_stream {
+        // Server-sent events: each write passes at once (the controller's
+        // gzip is off for types it is not given; text/event-stream is not).
+        annotations.push(("proxy-buffering", "off".to_owned()));
     }
     // A prefix ending in "/" also matches the path without it, which is
     // Kubernetes' Prefix type on the path without the slash; any other
@@ -311,7 +317,11 @@ fn route_ingress(
     out.push_str(&format!(
         "---\n# {} ({summary}){}\n",
         route.prefix,
-        if route.websocket { ", WebSocket" } else { "" }
+        match (route.websocket, route.event_stream) {
+            (true, _) => ", WebSocket",
+            (_, true) => ", server-sent events",
+            _ => "",
+        }
     ));
     let rule = Rule {
         name,

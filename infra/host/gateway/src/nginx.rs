@@ -199,6 +199,7 @@ fn server_body(out: &mut Conf, config: &GatewayConfig, tls: bool) {
             zone: None,
             max_body_size: None,
             websocket: false,
+            event_stream: false,
         };
         location(out, config, &root, "/");
     }
@@ -362,6 +363,15 @@ fn location(out: &mut Conf, config: &GatewayConfig, route: &RouteConfig, matcher
         out.line("proxy_read_timeout 1h;");
     } else {
         out.line("proxy_set_header Connection \"\";");
+    }
+    if route.event_stream {
+        // Each event reaches the client when the app writes it: no response
+        // buffering or caching, no gzip (it holds bytes back), and a read
+        // timeout far above the app's heartbeat and stream lifetime.
+        out.line("proxy_buffering off;");
+        out.line("proxy_cache off;");
+        out.line("gzip off;");
+        out.line("proxy_read_timeout 1h;");
     }
     out.close();
 }

@@ -56,6 +56,8 @@ pub(crate) struct RawRoute {
     pub max_body_size: Option<Spanned<String>>,
     #[serde(default)]
     pub websocket: bool,
+    #[serde(default)]
+    pub event_stream: bool,
 }
 
 #[derive(Debug, Deserialize)]

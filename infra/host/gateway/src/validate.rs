@@ -221,6 +221,7 @@ impl Checker<'_, '_> {
                 zone,
                 max_body_size,
                 websocket: route.websocket,
+                event_stream: route.event_stream,
             });
         }
         Ok(routes)

@@ -18,6 +18,7 @@ pub fn host_config(args: &UpArgs) -> HostConfig {
         state_dir: args.state_dir.clone(),
         cache_dir: args.cache_dir.clone(),
         request_timeout: std::time::Duration::from_millis(args.request_timeout_ms),
+        stream_timeout: std::time::Duration::from_millis(args.stream_timeout_ms),
         max_concurrent: args.max_concurrent,
         max_queue_wait: std::time::Duration::from_millis(args.max_queue_wait_ms),
         gateway: spinstack::GatewaySelection::from_flag(args.gateway.as_deref()),

@@ -70,7 +70,7 @@ const FIXTURES: &[&str] = &[
     "fixture-mqtt",
     "fixture-tcp",
 ];
-const APP_COMPONENTS: &[&str] = &["health", "auth", "users", "uploads", "web"];
+const APP_COMPONENTS: &[&str] = &["health", "auth", "users", "uploads", "events", "web"];
 
 /// Builds the fixture crates.
 fn build_fixtures() -> PathBuf {

@@ -140,6 +140,26 @@ fn headers_proxying_and_websockets() {
 }
 
 #[test]
+fn an_event_stream_route_passes_each_write_on_at_once() {
+    let conf = render_nginx(&GatewayConfig::default());
+    let events = block(&conf, "location /api/events {");
+    for line in [
+        "proxy_buffering off;",
+        "gzip off;",
+        "proxy_read_timeout 1h;",
+        "proxy_set_header Connection \"\";",
+        "limit_req zone=api burst=50 nodelay;",
+    ] {
+        assert!(events.contains(&line), "{line} in {events:?}");
+    }
+    let api = block(&conf, "location /api/ {");
+    assert!(
+        !api.contains(&"proxy_buffering off;"),
+        "only the stream's route"
+    );
+}
+
+#[test]
 fn compression_and_body_limits() {
     let conf = render_nginx(&GatewayConfig::default());
     assert!(conf.contains("    gzip on;\n"));
