@@ -16,7 +16,7 @@ use spinstack_shared::domain::{Email, FieldErrors, Password};
 use spinstack_shared::mail::outbox;
 use spinstack_shared::request::json_body;
 use spinstack_shared::respond::{Reply, json};
-use spinstack_shared::{Problem, passwords};
+use spinstack_shared::{Problem, events, passwords};
 
 use crate::account_tokens::{self, Purpose};
 use crate::opaque_token::OpaqueToken;
@@ -97,8 +97,12 @@ pub fn confirm(request: &Request) -> Result<Reply, Problem> {
                              WHERE user_id IN (SELECT id FROM changed) AND token_hash <> $1 \
                                AND purpose = 'password_reset' AND used_at IS NULL), \
              sessions AS (UPDATE refresh_families SET revoked_at = now() \
-                          WHERE user_id IN (SELECT id FROM changed) AND revoked_at IS NULL)",
-            account_tokens::spend_cte(Purpose::PasswordReset, 1)
+                          WHERE user_id IN (SELECT id FROM changed) AND revoked_at IS NULL \
+                          RETURNING id, user_id), \
+             announced AS ({})",
+            account_tokens::spend_cte(Purpose::PasswordReset, 1),
+            // The user's open pages hear that their sessions ended.
+            events::sessions_revoked_from("sessions")
         ),
         "SELECT id::text AS id FROM changed",
         &[

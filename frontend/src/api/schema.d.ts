@@ -398,6 +398,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/events": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream the caller's events (server-sent events)
+         * @description A `text/event-stream` response that stays open and carries the caller's own events as they are committed, each as `id: <id>`, `event: <type>` and `data: <Event as JSON>` lines and a blank line. It starts with `retry: 3000` and `id: <cursor>` (the cursor the stream starts from, without an event), sends `: keep-alive` comment lines about every 15 s when idle, and ends after a bounded time (`events_stream_seconds`, 25 s), when the access token expires, or right after a `session.revoked` event for the stream's own session (a logout): the client reconnects with the last id it saw and receives exactly the events after it, in order. Types: `upload.ready` (`data.upload`), `upload.deleted` (`data.id`), `user.updated` (`data.user`, also when an admin changed the user), `session.revoked` (`data.session_id`). Events are kept for `events_retention_seconds` (24 h); a cursor from before that, or one this server never issued, is answered first with a `resync` event (reload your state), after which the stream continues.
+         */
+        get: operations["streamEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -560,6 +583,17 @@ export interface components {
         UpdateUserRequest: {
             name?: components["schemas"]["DisplayName"];
             role?: components["schemas"]["Role"];
+        };
+        /** @description One event of the caller's, as the `data:` of a server-sent event (`GET /api/events`). */
+        Event: {
+            /** @description Increases with every event; the cursor to resume from. */
+            id: number;
+            /** @enum {string} */
+            type: "upload.ready" | "upload.deleted" | "user.updated" | "session.revoked" | "resync";
+            /** Format: date-time */
+            occurred_at: string;
+            /** @description `upload.ready`: `{upload}`; `upload.deleted`: `{id}`; `user.updated`: `{user}`; `session.revoked`: `{session_id}`; `resync`: `{reason}`. */
+            data: Record<string, never>;
         };
         /**
          * @description A stored (or announced) file.
@@ -1622,6 +1656,52 @@ export interface operations {
             409: components["responses"]["Conflict"];
             /** @description The stored bytes contradict the declared type (an executable sent as `image/png`); the object and the upload are deleted. */
             415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    streamEvents: {
+        parameters: {
+            query?: {
+                /** @description The same cursor as a query parameter, for clients that cannot set headers. */
+                since?: string;
+            };
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+                /** @description The id of the last event received (what `EventSource` sends when it reconnects). Wins over `since`. */
+                "Last-Event-ID"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream (no `Content-Length`; written as events occur, never compressed). */
+            200: {
+                headers: {
+                    /** @description `no-store`. */
+                    "Cache-Control"?: string;
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-Content-Type-Options": components["headers"]["X-Content-Type-Options"];
+                    "X-Frame-Options": components["headers"]["X-Frame-Options"];
+                    "Content-Security-Policy": components["headers"]["Content-Security-Policy"];
+                    "Strict-Transport-Security": components["headers"]["Strict-Transport-Security"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example retry: 3000
+                     *     id: 41
+                     *
+                     *     id: 42
+                     *     event: user.updated
+                     *     data: {"id":42,"type":"user.updated","occurred_at":"2026-12-03T09:00:00.000000Z","data":{"user":{}}}
+                     */
+                    "text/event-stream": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };

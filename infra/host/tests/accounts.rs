@@ -93,6 +93,8 @@ async fn reset_answers_alike_for_unknown_and_known_addresses_and_the_link_works(
         .await
         .problem(401);
     api.login("ada@example.com", PASSWORD).await.problem(401);
+    // ... and the user's open pages hear it: one session.revoked per session.
+    assert_eq!(session_revoked_events(&project).await, 1);
     let new = tokens_of(&api.login("ada@example.com", "a new password").await);
     let me = api.get("/api/users/me", Some(&new.access)).await;
     assert!(
@@ -232,6 +234,18 @@ async fn with_required_verification_an_unverified_login_is_403_until_verified() 
         .await
         .ok(204);
     api.login("di@example.com", PASSWORD).await.ok(200);
+}
+
+/// How many `session.revoked` events the events outbox holds.
+async fn session_revoked_events(project: &Project) -> i64 {
+    let db = common::database::connect(&project.db.url).await;
+    db.query_one(
+        "SELECT count(*) FROM events WHERE type = 'session.revoked'",
+        &[],
+    )
+    .await
+    .unwrap()
+    .get(0)
 }
 
 /// Rows of the outbox: (recipient, attempts, sent, last_error).
