@@ -43,6 +43,7 @@ precompile)
     # Loads the app once, which fills the compile cache; the values only
     # satisfy the required variables (nothing is connected to).
     SPIN_VARIABLE_DATABASE_HOST=db:5432 SPIN_VARIABLE_S3_ENDPOINT=http://storage:9000 \
+        SPIN_VARIABLE_MAIL_API_URL=http://mail.invalid \
         SPIN_VARIABLE_JWT_SECRET=precompile-only-not-a-secret-0123456789 \
         spinstack bench-instantiate -f /app/spin.toml --state-dir /tmp/precompile \
         --cache-dir "$compiled" --component health --iterations 1 >/dev/null
