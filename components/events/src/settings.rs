@@ -13,9 +13,9 @@ pub const HEARTBEAT: Duration = Duration::from_secs(15);
 pub const RETRY_MS: u64 = 3000;
 
 pub struct Settings {
-    /// How long one stream stays open (`events_stream_seconds`, 25: under
-    /// the hosts' 30 s shutdown drain and Kubernetes' grace period, so a
-    /// deploy ends every stream by itself and the client resumes elsewhere).
+    /// How long one stream stays open (`events_stream_seconds`, 60). Longer
+    /// than the host's 30 s shutdown drain: until the host ends streams
+    /// when it drains, a deploy cuts the open ones (the client resumes).
     pub lifetime: Duration,
     /// How often the outbox is read (`events_poll_ms`, 500).
     pub poll: Duration,
@@ -26,7 +26,7 @@ pub struct Settings {
 impl Settings {
     pub fn from_variables() -> Result<Self, Problem> {
         Ok(Settings {
-            lifetime: Duration::from_secs(config::parsed("events_stream_seconds", 25)?),
+            lifetime: Duration::from_secs(config::parsed("events_stream_seconds", 60)?),
             poll: Duration::from_millis(config::parsed::<u64>("events_poll_ms", 500)?.max(50)),
             sweep_every: config::parsed("housekeeping_every", 100)?,
         })
