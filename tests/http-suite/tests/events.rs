@@ -19,8 +19,12 @@ const WAIT: Duration = Duration::from_secs(10);
 /// Opens the caller's stream (after `last_id`, if given) and reads its
 /// opening frame, which names the cursor it starts from.
 async fn open(account: &Account, last_id: Option<&str>) -> (EventStream, String) {
+    // A stream outlives the client's 30 s request timeout when a step
+    // between reads waits out a gateway's Retry-After (the auth zone through
+    // nginx); every read is bounded by its own `WAIT` instead.
     let mut request = client()
         .get(url("/api/events"))
+        .timeout(Duration::from_secs(120))
         .bearer_auth(&account.access_token)
         .header("accept", "text/event-stream");
     if let Some(id) = last_id {
