@@ -22,10 +22,6 @@ up)
     printf '[key_value_store.default]\ntype = "redis"\nurl = "%s"\n' "$SPINSTACK_REDIS_URL" \
         >/app/state/runtime-config.toml
     unset SPINSTACK_REDIS_URL
-    # compose.yaml passes MAIL_API_URL through, empty when not configured:
-    # empty means "the embedded mail catcher", which spinstack up starts only
-    # for a variable that is not in the environment at all.
-    [ -n "${SPIN_VARIABLE_MAIL_API_URL:-}" ] || unset SPIN_VARIABLE_MAIL_API_URL
     shift || true
     # The gateway policy is enforced once, at the edge (nginx); the app's
     # own policy (infra/compose/app-gateway.toml) only keeps the body limit

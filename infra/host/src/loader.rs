@@ -36,9 +36,8 @@ impl App {
             "application.trigger.http.base = {:?} is not supported by spinstack (Spin serves at /)",
             manifest.application.http_base
         );
-        let resolver = manifest
-            .variable_resolver()
-            .with_provider(config.service_variables.clone());
+        let resolver =
+            crate::embedded::resolver_with_services(&manifest, config.service_variables.clone());
         resolver.check_required()?;
 
         let state_dir = state_dir(config.state_dir.as_deref(), &manifest, &runtime_config);

@@ -37,7 +37,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use spinstack_manifest::{Manifest, StaticProvider, VariableResolver};
+use spinstack_manifest::{EnvProvider, Manifest, StaticProvider, VariableDecl, VariableResolver};
 
 use crate::config::{HostConfig, state_dir};
 
@@ -147,6 +147,25 @@ impl Services {
     }
 }
 
+/// The app's variables with the embedded services asked before the
+/// environment. A service supplies values only where the environment gave
+/// none or an empty one, so asking it first changes nothing else; asked after,
+/// an empty `SPIN_VARIABLE_*` (compose passes `MAIL_API_URL=` through when
+/// nobody configured mail) would shadow the service it made the host start.
+pub fn resolver_with_services(manifest: &Manifest, services: StaticProvider) -> VariableResolver {
+    resolver_over(manifest.variables.clone(), services, EnvProvider::new())
+}
+
+fn resolver_over(
+    declarations: BTreeMap<String, VariableDecl>,
+    services: StaticProvider,
+    env: EnvProvider,
+) -> VariableResolver {
+    VariableResolver::new(declarations)
+        .with_provider(services)
+        .with_provider(env)
+}
+
 fn declared(manifest: &Manifest, name: &str) -> bool {
     manifest.variables.contains_key(name)
 }
@@ -225,9 +244,7 @@ pub fn database_url(manifest: &Manifest, services: &Services) -> anyhow::Result<
     if !declared(manifest, DATABASE_URL) {
         return Ok(None);
     }
-    let resolver = manifest
-        .variable_resolver()
-        .with_provider(services.variables());
+    let resolver = resolver_with_services(manifest, services.variables());
     let url = resolver.resolve(DATABASE_URL)?;
     if url.expose().is_empty() {
         anyhow::bail!("variable {DATABASE_URL:?} is empty; cannot apply migrations");
@@ -277,7 +294,51 @@ pub fn reset_state_dir(state_dir: &Path, manifest_dir: &Path) -> anyhow::Result<
 
 #[cfg(test)]
 mod tests {
-    use super::host_port_of;
+    use std::collections::BTreeMap;
+
+    use spinstack_manifest::{EnvProvider, StaticProvider, VariableDecl};
+
+    use super::{MAIL_API_URL, host_port_of, resolver_over};
+
+    fn required() -> VariableDecl {
+        VariableDecl {
+            description: None,
+            default: None,
+            required: true,
+            secret: false,
+        }
+    }
+
+    #[test]
+    fn an_empty_environment_value_does_not_shadow_a_started_service() {
+        let declarations = BTreeMap::from([(MAIL_API_URL.to_owned(), required())]);
+        let services = StaticProvider::new(
+            "embedded services",
+            BTreeMap::from([(MAIL_API_URL.to_owned(), "http://127.0.0.1:4000".to_owned())]),
+        );
+        let env = EnvProvider::with_lookup("SPIN_VARIABLE", |key| {
+            (key == "SPIN_VARIABLE_MAIL_API_URL").then(String::new)
+        });
+        let resolver = resolver_over(declarations, services, env);
+        assert_eq!(
+            resolver.resolve(MAIL_API_URL).unwrap().expose(),
+            "http://127.0.0.1:4000"
+        );
+    }
+
+    #[test]
+    fn the_environment_answers_where_no_service_started() {
+        let declarations = BTreeMap::from([(MAIL_API_URL.to_owned(), required())]);
+        let services = StaticProvider::new("embedded services", BTreeMap::new());
+        let env = EnvProvider::with_lookup("SPIN_VARIABLE", |key| {
+            (key == "SPIN_VARIABLE_MAIL_API_URL").then(|| "https://mail.example".to_owned())
+        });
+        let resolver = resolver_over(declarations, services, env);
+        assert_eq!(
+            resolver.resolve(MAIL_API_URL).unwrap().expose(),
+            "https://mail.example"
+        );
+    }
 
     #[test]
     fn host_port_of_postgres_urls() {
