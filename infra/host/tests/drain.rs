@@ -6,6 +6,8 @@
 //! `/health` answers 503 during the drain (driven in-process: no client can
 //! send a new request to a draining host on purpose). Over HTTP/2 the same
 //! drain is GOAWAY: streams in flight finish, then the connection closes.
+//! An event stream (`GET /api/events`) ends cleanly when the drain begins,
+//! rather than holding the drain for its lifetime and being cut.
 
 mod common;
 
@@ -359,4 +361,44 @@ async fn host_closes_the_connection_then_exits_0(
     drop(client);
     let status = wait_exit(app);
     assert!(status.success(), "{status:?}; log:\n{}", app.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_stream_ends_cleanly_when_the_drain_begins_and_the_host_exits_0() {
+    // The stream would last ten minutes and the drain an hour: only the
+    // drain ending the stream lets the host exit within the test's limit.
+    let mut project = Project::spawn_with(ProjectOptions {
+        env: vec![("SPIN_VARIABLE_EVENTS_STREAM_SECONDS", "600".to_owned())],
+        args: ["--shutdown-timeout", "3600"].map(str::to_owned).to_vec(),
+        ..Default::default()
+    })
+    .await;
+    let api = project.api();
+    let (_, tokens) = api.user("drain-stream@example.com").await;
+    let mut response = api.event_stream(&tokens.access).await;
+    let first = tokio::time::timeout(EXIT_LIMIT, response.chunk())
+        .await
+        .expect("no first frame")
+        .unwrap()
+        .expect("the stream ended before the drain");
+    assert!(first.starts_with(b"retry: "), "{first:?}");
+
+    project.app.signal("TERM");
+    let ended = tokio::time::timeout(EXIT_LIMIT, async {
+        loop {
+            match response.chunk().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => return true,
+                Err(_) => return false,
+            }
+        }
+    })
+    .await
+    .expect("the stream outlived the drain's start");
+    assert!(ended, "the stream was cut, not ended");
+    let status = wait_exit(&mut project.app);
+    let log = project.app.log();
+    assert!(status.success(), "log:\n{log}");
+    assert!(log.contains("event stream ended by the drain"), "{log}");
+    assert!(log.contains("every request in flight finished"), "{log}");
 }

@@ -36,15 +36,7 @@ async fn an_event_stream_outlives_the_request_deadline_and_ends_cleanly() {
     let (_, tokens) = api.user("stream@example.com").await;
 
     let started = Instant::now();
-    let response = api
-        .client
-        .get(api.url("/api/events"))
-        .bearer_auth(&tokens.access)
-        .header("accept", "text/event-stream")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let response = api.event_stream(&tokens.access).await;
     let (text, clean) = read_to_end(response).await;
     let lasted = started.elapsed();
     assert!(text.starts_with("retry: 3000\nid: "), "{text:?}");

@@ -5,7 +5,9 @@
 //! connections at once and the others after their response; HTTP/2 sends
 //! GOAWAY and finishes the open streams), responses sent meanwhile carry
 //! `Connection: close` on HTTP/1.1, and `/health` answers 503 so a balancer
-//! that still reaches us stops sending. What is still running when the
+//! that still reaches us stops sending. Event streams end (cleanly) as the
+//! drain begins, so their clients reconnect elsewhere at once (`in_flight`).
+//! What is still running when the
 //! timeout passes, or at a second signal, is cut, and each cut request is
 //! logged.
 

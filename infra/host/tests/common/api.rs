@@ -310,6 +310,21 @@ impl Api {
 }
 
 impl Api {
+    /// Opens `GET /api/events` as a browser's `EventSource` would; the
+    /// caller reads the stream.
+    pub async fn event_stream(&self, bearer: &str) -> reqwest::Response {
+        let response = self
+            .client
+            .get(self.url("/api/events"))
+            .bearer_auth(bearer)
+            .header("accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response
+    }
+
     pub async fn patch_json(&self, path: &str, body: &Value, bearer: &str) -> Answer {
         self.send(
             self.client

@@ -3,7 +3,14 @@
 //! guard still alive at the cut belongs to a request that was still
 //! running, so its drop then is logged as a cut; and while the drain runs,
 //! a response to an HTTP/1.1 request says `Connection: close`.
+//!
+//! An event stream (`text/event-stream`) has no end of its own to wait for:
+//! its body ends, cleanly and between two frames, when the drain begins. The
+//! client reconnects as server-sent events do, with `Last-Event-ID`, and
+//! reaches a replica that is not going away; the drain does not wait out
+//! the stream's lifetime and then cut it.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -12,9 +19,10 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{Method, Request, Uri, Version};
+use http::{Method, Request, Uri, Version, header};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, SizeHint};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
 use super::DrainState;
@@ -66,18 +74,34 @@ pub fn track_response(mut response: HostResponse, guard: InFlight) -> HostRespon
     if guard.http1 && guard.state.is_draining() {
         crate::gateway::close_connection(&mut response);
     }
+    let ends_at_drain =
+        is_event_stream(&response).then(|| Box::pin(guard.state.begun.clone().cancelled_owned()));
     response.map(|inner| {
         TrackedBody {
             inner,
-            _guard: guard,
+            ends_at_drain,
+            ended: false,
+            guard,
         }
         .boxed_unsync()
     })
 }
 
+fn is_event_stream(response: &HostResponse) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/event-stream"))
+}
+
 struct TrackedBody {
     inner: HyperOutgoingBody,
-    _guard: InFlight,
+    /// Resolves when the drain begins; only for an event stream.
+    ends_at_drain: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    ended: bool,
+    guard: InFlight,
 }
 
 impl Body for TrackedBody {
@@ -88,11 +112,25 @@ impl Body for TrackedBody {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        if self.ended {
+            return Poll::Ready(None);
+        }
+        if let Some(drain) = self.ends_at_drain.as_mut()
+            && drain.as_mut().poll(cx).is_ready()
+        {
+            self.ended = true;
+            tracing::info!(
+                path = self.guard.uri.path(),
+                client = %self.guard.peer,
+                "event stream ended by the drain: the client reconnects elsewhere"
+            );
+            return Poll::Ready(None);
+        }
         Pin::new(&mut self.inner).poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.ended || self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
