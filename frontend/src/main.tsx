@@ -3,6 +3,7 @@ import { createRoot } from "react-dom/client";
 import { Session } from "./api/session";
 import { App } from "./App";
 import { AuthProvider } from "./auth/AuthContext";
+import { LiveEventsProvider } from "./events/LiveEvents";
 import "./styles.css";
 
 const session = new Session();
@@ -11,7 +12,9 @@ if (!root) throw new Error("#root is missing from index.html");
 createRoot(root).render(
   <StrictMode>
     <AuthProvider session={session}>
-      <App />
+      <LiveEventsProvider>
+        <App />
+      </LiveEventsProvider>
     </AuthProvider>
   </StrictMode>,
 );

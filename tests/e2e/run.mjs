@@ -339,9 +339,12 @@ test("upload a file: progress to 100%, download the same bytes, delete it", asyn
   await page.getByRole("button", { name: `Delete ${name}` }).click();
   await page.getByRole("button", { name: `Yes, delete ${name}` }).click();
   await row.waitFor({ state: "detached" });
+  // Not "networkidle": a signed-in page keeps its event stream open.
+  const listed = page.waitForResponse((r) => new URL(r.url()).pathname === "/api/uploads" && r.request().method() === "GET");
   await page.reload();
   await heading(page, "Uploads");
-  await page.waitForLoadState("networkidle");
+  await listed;
+  await page.getByText("Loading…").waitFor({ state: "detached" });
   equal(await page.getByRole("row", { name: new RegExp(name) }).count(), 0, "the deleted upload stays gone after a reload");
 });
 
@@ -382,6 +385,44 @@ test("a large file goes through presign → PUT to the store → complete", asyn
   await page.getByRole("button", { name: `Delete ${name}` }).click();
   await page.getByRole("button", { name: `Yes, delete ${name}` }).click();
   await page.getByRole("row", { name: new RegExp(name) }).waitFor({ state: "detached" });
+});
+
+test("live updates: an upload and a delete in one tab show in another; a logout there sends it to login", async ({ page, base, context }) => {
+  requireComponent("events");
+  requireComponent("uploads");
+  // A second tab of the same browser (same cookies), as the person would open.
+  const other = await context.newPage();
+  const errors = [];
+  other.on("pageerror", (e) => errors.push(String(e)));
+  try {
+    const streaming = other.waitForResponse((r) => new URL(r.url()).pathname === "/api/events" && r.status() === 200, { timeout: 20_000 });
+    await other.goto(`${base}/uploads`);
+    await heading(other, "Uploads");
+    await streaming;
+    await page.goto(`${base}/uploads`);
+    await heading(page, "Uploads");
+
+    const name = `e2e-live-${unique}.txt`;
+    await page.locator("input[type=file]").setInputFiles({ name, mimeType: "text/plain", buffer: Buffer.from("seen elsewhere\n") });
+    const there = other.getByRole("row", { name: new RegExp(name) });
+    await there.waitFor({ timeout: 20_000 });
+    assert((await there.textContent()).includes("ready"), "the other tab lists the new upload as ready, without a reload");
+    await shot(other, "uploads-live");
+
+    await page.getByRole("button", { name: `Delete ${name}` }).click();
+    await page.getByRole("button", { name: `Yes, delete ${name}` }).click();
+    await there.waitFor({ state: "detached", timeout: 20_000 });
+
+    await page.getByRole("button", { name: "Log out" }).click();
+    await heading(page, "Log in");
+    // The other tab's stream ends with the session; its next one is refused.
+    await heading(other, "Log in");
+    equal(errors.length, 0, `no errors in the other tab (${errors.join(" | ")})`);
+  } finally {
+    await other.close();
+  }
+  await login(page, base, user.email, user.password);
+  await heading(page, "Uploads");
 });
 
 test("log out: the session ends and does not come back on reload", async ({ page, base, context }) => {

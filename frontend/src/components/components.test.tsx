@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { App } from "../App";
 import { Session } from "../api/session";
 import { AuthProvider } from "../auth/AuthContext";
-import { fakeFetch, json, tokens } from "../test/fakeFetch";
+import { ada, fakeFetch, json, tokens } from "../test/fakeFetch";
 import { UploadProgressItem } from "./UploadProgressItem";
 
 afterEach(cleanup);
@@ -73,16 +73,6 @@ function renderApp(handler: Parameters<typeof fakeFetch>[0], cookies = "") {
   );
   return { session, calls: fake.calls };
 }
-
-const ada = {
-  id: "6b0e7c52-1f3a-4d8e-a9b2-0c4d5e6f7a81",
-  email: "ada@example.com",
-  name: "Ada",
-  role: "user",
-  created_at: "2025-01-31T09:15:00Z",
-  updated_at: "2025-01-31T09:15:00Z",
-  email_verified_at: null,
-};
 
 describe("login page", () => {
   beforeEach(() => window.history.replaceState(null, "", "/login"));

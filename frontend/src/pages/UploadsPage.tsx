@@ -6,6 +6,7 @@ import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
 import { Page } from "../components/Page";
 import { type TransferItem, UploadProgressItem } from "../components/UploadProgressItem";
+import { useLiveEvents } from "../events/LiveEvents";
 import { formatBytes, formatDate } from "../format";
 
 let counter = 0;
@@ -183,6 +184,26 @@ export function UploadsPage() {
       for (const controller of running.values()) controller.abort();
     };
   }, [loadPage]);
+
+  // Another tab or device uploaded or deleted a file: show it without a
+  // reload. A ready upload already listed (announced, or sent from this tab)
+  // is replaced where it is; a resync means events were missed: reload.
+  useLiveEvents((event) => {
+    if (event.type === "upload.ready") {
+      const upload = (event.data as { upload?: Upload }).upload;
+      if (!upload) return;
+      setUploads((current) =>
+        current.some((u) => u.id === upload.id)
+          ? current.map((u) => (u.id === upload.id ? upload : u))
+          : [upload, ...current],
+      );
+    } else if (event.type === "upload.deleted") {
+      const id = (event.data as { id?: string }).id;
+      setUploads((current) => current.filter((u) => u.id !== id));
+    } else if (event.type === "resync") {
+      void loadPage(null);
+    }
+  });
 
   const update = (key: string, patch: Partial<TransferItem>) =>
     setTransfers((items) => items.map((item) => (item.key === key ? { ...item, ...patch } : item)));
