@@ -84,7 +84,7 @@ impl Db {
 }
 
 /// `sql` as a statement that returns at least one row (see [`Db::rows`]).
-fn wrap(with: &str, sql: &str) -> String {
+pub(crate) fn wrap(with: &str, sql: &str) -> String {
     let with = if with.is_empty() {
         String::new()
     } else {
@@ -192,16 +192,6 @@ mod tests {
 
     use super::*;
 
-    async fn client() -> tokio_postgres::Client {
-        let url = std::env::var("SPINSTACK_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
-        tokio::spawn(connection);
-        client
-    }
-
     /// Runs `wrap(with, sql)` and decodes the columns these tests use.
     async fn run(client: &tokio_postgres::Client, with: &str, sql: &str) -> RowSet {
         let statement = client.prepare(&wrap(with, sql)).await.unwrap();
@@ -255,7 +245,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_empty_result_is_one_filler_row_on_the_wire_and_none_here() {
-        let client = client().await;
+        let client = crate::test_support::postgres().await;
         let t = table(&client).await;
         let sql = format!("SELECT id, label FROM {t} WHERE id > 10");
         // What the host sees: exactly one row, so Spin 4.0.x returns.
@@ -269,7 +259,7 @@ mod tests {
 
     #[tokio::test]
     async fn rows_keep_their_order_values_and_nulls() {
-        let client = client().await;
+        let client = crate::test_support::postgres().await;
         let t = table(&client).await;
         let sql = format!("SELECT id, label FROM {t} ORDER BY id DESC");
         let rows = run(&client, "", &sql).await;
@@ -286,7 +276,7 @@ mod tests {
 
     #[tokio::test]
     async fn writes_that_touch_nothing_return_no_rows() {
-        let client = client().await;
+        let client = crate::test_support::postgres().await;
         let t = table(&client).await;
         let taken =
             format!("INSERT INTO {t} VALUES (1, 'again') ON CONFLICT (id) DO NOTHING RETURNING id");
@@ -302,7 +292,7 @@ mod tests {
 
     #[tokio::test]
     async fn data_modifying_ctes_go_in_the_top_level_with() {
-        let client = client().await;
+        let client = crate::test_support::postgres().await;
         let t = table(&client).await;
         let with = format!("gone AS (DELETE FROM {t} WHERE id >= 2 RETURNING id)");
         let rows = run(&client, &with, "SELECT id FROM gone ORDER BY id").await;

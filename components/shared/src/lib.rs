@@ -32,6 +32,8 @@ pub mod problem;
 pub mod request;
 pub mod respond;
 pub mod storage;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 pub mod token;
 pub mod users;
 

@@ -44,18 +44,10 @@ pub fn handle(request: &Request) -> Result<Reply, Problem> {
     };
     // One more than asked, to know whether there is a next page.
     let mut params = vec![uuid_param(principal.id()), int_param(limit + 1)];
-    let keyset = match after {
-        Some((micros, id)) => {
-            params.extend([int_param(micros), uuid_param(id)]);
-            "AND (created_at, id) < ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4::uuid)"
-        }
-        None => "",
-    };
-    let sql = format!(
-        "SELECT {COLUMNS} FROM uploads WHERE user_id = $1 AND status <> 'deleting' {keyset} \
-         ORDER BY created_at DESC, id DESC LIMIT $2"
-    );
-    let mut items = record::from_rows(&db.rows(&sql, &params)?)?;
+    if let Some((micros, id)) = after {
+        params.extend([int_param(micros), uuid_param(id)]);
+    }
+    let mut items = record::from_rows(&db.rows(&statement(after.is_some()), &params)?)?;
     let next_cursor = if items.len() as i64 > limit {
         items.truncate(limit as usize);
         items
@@ -69,7 +61,58 @@ pub fn handle(request: &Request) -> Result<Reply, Problem> {
     Ok(response.into())
 }
 
+/// `$1` the user, `$2` the row limit; after a cursor, `$3` its
+/// microseconds and `$4` its id. The order names the table's columns: bare
+/// `created_at` and `id` would be [`COLUMNS`]' text renderings of them (an
+/// `ORDER BY` name means the output column first), which no index holds, so
+/// every page would read and sort all of the user's uploads.
+fn statement(after_cursor: bool) -> String {
+    let keyset = if after_cursor {
+        "AND (created_at, id) < ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4::uuid)"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT {COLUMNS} FROM uploads WHERE user_id = $1 AND status <> 'deleting' {keyset} \
+         ORDER BY uploads.created_at DESC, uploads.id DESC LIMIT $2"
+    )
+}
+
 fn parse_cursor(raw: &str) -> Option<(i64, Uuid)> {
     let (micros, id) = raw.split_once('.')?;
     Some((micros.parse().ok()?, Uuid::parse_str(id).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use spinstack_shared::test_support::{plan, postgres, sorts_on};
+
+    #[tokio::test]
+    async fn a_page_reads_the_index_in_order_not_all_of_the_users_uploads() {
+        let client = postgres().await;
+        // A session-local table of the same shape shadows any real one.
+        client
+            .batch_execute(
+                "CREATE TEMP TABLE uploads (id uuid PRIMARY KEY, user_id uuid NOT NULL, \
+                   object_key text, filename text, content_type text, size bigint, \
+                   status text, created_at timestamptz NOT NULL); \
+                 CREATE INDEX ON uploads (user_id, created_at, id); \
+                 INSERT INTO uploads SELECT md5(i::text)::uuid, \
+                   '00000000-0000-4000-8000-000000000001', 'k', 'f', 'text/plain', 1, \
+                   'ready', now() - i * interval '1 second' FROM generate_series(1, 5000) i; \
+                 ANALYZE uploads",
+            )
+            .await
+            .unwrap();
+        let user = "'00000000-0000-4000-8000-000000000001'::uuid";
+        let cursor = "'00000000-0000-4000-8000-0000000000ff'";
+        for (after_cursor, literals) in [
+            (false, vec![user, "21"]),
+            (true, vec![user, "21", "1800000000000000", cursor]),
+        ] {
+            let plan = plan(&client, &super::statement(after_cursor), &literals).await;
+            assert!(plan.contains("Index Scan Backward"), "{plan}");
+            assert!(!sorts_on(&plan, "created_at"), "{plan}");
+        }
+    }
 }

@@ -34,17 +34,10 @@ pub fn handle(context: &Context<'_>) -> Result<Response, Problem> {
         None => (ParameterValue::DbNull, uuid_param(uuid::Uuid::nil())),
     };
     // One more row than asked tells whether there is a next page.
-    let sql = format!(
-        "SELECT {USER_COLUMNS}, \
-           (extract(epoch FROM created_at) * 1000000)::bigint AS created_at_micros \
-         FROM users \
-         WHERE active AND ($1::bigint IS NULL OR (created_at, id) < ( \
-           'epoch'::timestamptz + $1::bigint * interval '1 microsecond', $2)) \
-         ORDER BY created_at DESC, id DESC LIMIT $3"
-    );
-    let rows = context
-        .db
-        .rows(&sql, &[after_micros, after_id, int_param(limit + 1)])?;
+    let rows = context.db.rows(
+        &statement(),
+        &[after_micros, after_id, int_param(limit + 1)],
+    )?;
     let micros: Vec<i64> = rows
         .rows()
         .map(|row| row.get::<i64>("created_at_micros").unwrap_or_default())
@@ -91,9 +84,51 @@ fn parse_query(query: &str) -> Result<(i64, Option<Cursor>), Problem> {
     Ok((limit, cursor))
 }
 
+/// `$1` the cursor's microseconds (NULL for the first page), `$2` its id,
+/// `$3` the row limit. The order names the table's columns: bare
+/// `created_at` and `id` would be [`USER_COLUMNS`]' text renderings (an
+/// `ORDER BY` name means the output column first), which no index holds,
+/// so every page would read and sort every user.
+fn statement() -> String {
+    format!(
+        "SELECT {USER_COLUMNS}, \
+           (extract(epoch FROM created_at) * 1000000)::bigint AS created_at_micros \
+         FROM users \
+         WHERE active AND ($1::bigint IS NULL OR (created_at, id) < ( \
+           'epoch'::timestamptz + $1::bigint * interval '1 microsecond', $2)) \
+         ORDER BY users.created_at DESC, users.id DESC LIMIT $3"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spinstack_shared::test_support::{plan, postgres, sorts_on};
+
+    #[tokio::test]
+    async fn a_page_reads_the_index_in_order_not_every_user() {
+        let client = postgres().await;
+        // A session-local table of the same shape shadows any real one.
+        client
+            .batch_execute(
+                "CREATE TEMP TABLE users (id uuid PRIMARY KEY, email text, name text, \
+                   role text, active boolean NOT NULL, created_at timestamptz NOT NULL, \
+                   updated_at timestamptz, email_verified_at timestamptz); \
+                 CREATE INDEX ON users (created_at, id); \
+                 INSERT INTO users SELECT md5(i::text)::uuid, i || '@example.com', 'n', \
+                   'user', true, now() - i * interval '1 second', now(), NULL \
+                   FROM generate_series(1, 5000) i; \
+                 ANALYZE users",
+            )
+            .await
+            .unwrap();
+        let id = "'00000000-0000-4000-8000-0000000000ff'::uuid";
+        for micros in ["NULL", "1800000000000000"] {
+            let plan = plan(&client, &statement(), &[micros, id, "21"]).await;
+            assert!(plan.contains("Index Scan Backward"), "{plan}");
+            assert!(!sorts_on(&plan, "created_at"), "{plan}");
+        }
+    }
 
     #[test]
     fn limits_are_1_to_100() {
