@@ -221,3 +221,55 @@ describe("account links", () => {
     expect(calls.find((c) => c.path === "/api/auth/verify-email/resend")?.headers.get("Authorization")).toBe("Bearer at");
   });
 });
+
+describe("forms", () => {
+  const signedInAs = (user: typeof ada, answer: (path: string, body: string) => Response | undefined) =>
+    renderApp((call) => {
+      if (call.path === "/api/auth/refresh") return json(200, tokens("at-1"));
+      const answered = answer(call.path, call.body);
+      if (answered) return answered;
+      if (call.path === "/api/users/me") return json(200, user);
+      return json(404, { title: "Not Found", status: 404 });
+    }, "__Host-spinstack-csrf=c");
+
+  it("refuses a new password typed differently twice without asking the server", async () => {
+    window.history.replaceState(null, "", "/profile");
+    const { calls } = signedInAs(ada, () => undefined);
+    fireEvent.change(await screen.findByLabelText("Current password"), { target: { value: "old password" } });
+    fireEvent.change(screen.getByLabelText(/^New password$/), { target: { value: "new password 1" } });
+    fireEvent.change(screen.getByLabelText("New password, again"), { target: { value: "new password 2" } });
+    fireEvent.click(screen.getByRole("button", { name: "Change password" }));
+    expect((await screen.findByRole("alert")).textContent).toBe("The new passwords do not match.");
+    expect(calls.some((c) => c.method === "PATCH")).toBe(false);
+  });
+
+  it("shows the server's reason next to the field, then the saved name", async () => {
+    window.history.replaceState(null, "", "/profile");
+    let tries = 0;
+    signedInAs(ada, (path, body) => {
+      if (path !== "/api/users/me" || body === "") return undefined;
+      tries += 1;
+      return tries === 1
+        ? json(422, { title: "Unprocessable Content", status: 422, detail: "Check the fields.", errors: { name: ["is too long"] } })
+        : json(200, { ...ada, name: JSON.parse(body).name });
+    });
+    const name = await screen.findByLabelText("Display name");
+    fireEvent.change(name, { target: { value: "Ada L." } });
+    fireEvent.click(screen.getByRole("button", { name: "Save name" }));
+    expect(await screen.findByText("is too long")).toBeTruthy();
+    fireEvent.click(screen.getByRole("button", { name: "Save name" }));
+    expect(await screen.findByText("Your name was saved.")).toBeTruthy();
+    expect(screen.queryByText("is too long")).toBeNull();
+  });
+
+  it("offers to log in when the address is taken", async () => {
+    window.history.replaceState(null, "", "/register");
+    renderApp(() => json(409, { title: "Conflict", status: 409, detail: "This email is already registered." }));
+    fireEvent.change(await screen.findByLabelText("Name"), { target: { value: "Ada" } });
+    fireEvent.change(screen.getByLabelText("Email"), { target: { value: "ada@example.com" } });
+    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "correct horse" } });
+    fireEvent.click(screen.getByRole("button", { name: "Create account" }));
+    expect((await screen.findByRole("alert")).textContent).toContain("This email is already registered.");
+    expect(screen.getByRole("link", { name: "Log in instead" }).getAttribute("href")).toBe("/login?email=ada%40example.com");
+  });
+});

@@ -1,35 +1,23 @@
-import { type FormEvent, useState } from "react";
+import { useState } from "react";
 import { ensure } from "../api/client";
-import { ApiError, messageFor } from "../api/problem";
+import { messageFor } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
 import { Field } from "../components/Field";
 import { Page } from "../components/Page";
+import { useFormSubmit } from "../components/useFormSubmit";
 import { Link } from "../router";
 
 /** Asks for a reset link. The API answers the same for every address, so the page does too. */
 export function ForgotPasswordPage() {
   const { api } = useAuth();
   const [email, setEmail] = useState("");
-  const [busy, setBusy] = useState(false);
   const [sent, setSent] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, fieldErrors, onSubmit } = useFormSubmit(async () => {
+    ensure(await api.POST("/api/auth/password-reset", { body: { email } }));
+    setSent(true);
+  });
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      ensure(await api.POST("/api/auth/password-reset", { body: { email } }));
-      setSent(true);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const fieldErrors = (name: string) => (error instanceof ApiError ? error.field(name) : []);
   return (
     <Page title="Reset your password">
       {sent ? (
@@ -39,7 +27,7 @@ export function ForgotPasswordPage() {
       ) : (
         <>
           {error != null && <Alert focus>{messageFor(error)}</Alert>}
-          <form className="form" onSubmit={submit} noValidate aria-busy={busy}>
+          <form className="form" onSubmit={onSubmit} noValidate aria-busy={busy}>
             <Field
               label="Email"
               type="email"

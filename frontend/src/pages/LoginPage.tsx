@@ -1,9 +1,10 @@
-import { type FormEvent, useState } from "react";
-import { ApiError, messageFor } from "../api/problem";
+import { useState } from "react";
+import { messageFor } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
 import { Field } from "../components/Field";
 import { Page } from "../components/Page";
+import { useFormSubmit } from "../components/useFormSubmit";
 import { Link, navigate, useLocation } from "../router";
 
 /** Only local paths: a `next` parameter must not send anyone to another site. */
@@ -16,27 +17,17 @@ export function LoginPage() {
   const { query } = useLocation();
   const [email, setEmail] = useState(query.get("email") ?? "");
   const [password, setPassword] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   const registered = query.get("registered") === "1";
   const reset = query.get("reset") === "1";
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, fieldErrors, onSubmit } = useFormSubmit(
+    async () => {
       await auth.login(email, password);
       navigate(safeNext(query.get("next")), { replace: true });
-    } catch (e) {
-      setError(e);
-      setPassword("");
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+    () => setPassword(""),
+  );
 
-  const fieldErrors = (name: string) => (error instanceof ApiError ? error.field(name) : []);
   return (
     <Page title="Log in">
       {registered && !error && (
@@ -49,7 +40,7 @@ export function LoginPage() {
           {messageFor(error)}
         </Alert>
       )}
-      <form className="form" onSubmit={submit} noValidate aria-busy={busy}>
+      <form className="form" onSubmit={onSubmit} noValidate aria-busy={busy}>
         <Field
           label="Email"
           type="email"

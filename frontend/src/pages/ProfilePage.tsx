@@ -1,38 +1,27 @@
-import { type FormEvent, useEffect, useState } from "react";
+import { useEffect, useState } from "react";
 import { unwrap } from "../api/client";
 import { ApiError, messageFor } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
 import { Field } from "../components/Field";
 import { Page } from "../components/Page";
+import { useFormSubmit } from "../components/useFormSubmit";
 
 function NameForm() {
   const { api, user, setUser } = useAuth();
   const [name, setName] = useState(user?.name ?? "");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
   useEffect(() => {
     if (user) setName(user.name);
   }, [user]);
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
+  const { busy, error, fieldErrors, onSubmit } = useFormSubmit(async () => {
     setSaved(false);
-    try {
-      setUser(unwrap(await api.PATCH("/api/users/me", { body: { name } })));
-      setSaved(true);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const errors = error instanceof ApiError ? error.field("name") : [];
+    setUser(unwrap(await api.PATCH("/api/users/me", { body: { name } })));
+    setSaved(true);
+  });
   return (
-    <form className="form card" onSubmit={submit} noValidate aria-labelledby="name-heading">
+    <form className="form card" onSubmit={onSubmit} noValidate aria-labelledby="name-heading">
       <h2 id="name-heading">Name</h2>
       {error != null && <Alert>{messageFor(error)}</Alert>}
       {saved && <Alert kind="success">Your name was saved.</Alert>}
@@ -43,7 +32,7 @@ function NameForm() {
         required
         maxLength={100}
         value={name}
-        errors={errors}
+        errors={fieldErrors("name")}
         onChange={(e) => setName(e.target.value)}
       />
       <button type="submit" className="button-primary" disabled={busy}>
@@ -58,35 +47,22 @@ function PasswordForm() {
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [confirm, setConfirm] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
   const [saved, setSaved] = useState(false);
 
   const mismatch = confirm !== "" && confirm !== next;
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
+  const { busy, error, fieldErrors: field, onSubmit } = useFormSubmit(async () => {
     setSaved(false);
     if (next !== confirm) {
-      setError(new ApiError({ status: 422, detail: "The new passwords do not match.", fieldErrors: { confirm: ["Type the same new password twice."] } }));
-      return;
+      throw new ApiError({ status: 422, detail: "The new passwords do not match.", fieldErrors: { confirm: ["Type the same new password twice."] } });
     }
-    setBusy(true);
-    setError(null);
-    try {
-      setUser(unwrap(await api.PATCH("/api/users/me", { body: { password: next, current_password: current } })));
-      setSaved(true);
-      setCurrent("");
-      setNext("");
-      setConfirm("");
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const field = (name: string) => (error instanceof ApiError ? error.field(name) : []);
+    setUser(unwrap(await api.PATCH("/api/users/me", { body: { password: next, current_password: current } })));
+    setSaved(true);
+    setCurrent("");
+    setNext("");
+    setConfirm("");
+  });
   return (
-    <form className="form card" onSubmit={submit} noValidate aria-labelledby="password-heading">
+    <form className="form card" onSubmit={onSubmit} noValidate aria-labelledby="password-heading">
       <h2 id="password-heading">Password</h2>
       {error != null && <Alert>{messageFor(error)}</Alert>}
       {saved && <Alert kind="success">Your password was changed.</Alert>}

@@ -1,9 +1,10 @@
-import { type FormEvent, useState } from "react";
+import { useState } from "react";
 import { ApiError, messageFor } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
 import { Field } from "../components/Field";
 import { Page } from "../components/Page";
+import { useFormSubmit } from "../components/useFormSubmit";
 import { Link, navigate } from "../router";
 
 export function RegisterPage() {
@@ -11,24 +12,11 @@ export function RegisterPage() {
   const [name, setName] = useState("");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
+  const { busy, error, fieldErrors, onSubmit } = useFormSubmit(async () => {
+    const user = await session.register({ email, password, name });
+    navigate(`/login?registered=1&email=${encodeURIComponent(user.email)}`);
+  });
 
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const user = await session.register({ email, password, name });
-      navigate(`/login?registered=1&email=${encodeURIComponent(user.email)}`);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
-
-  const fieldErrors = (field: string) => (error instanceof ApiError ? error.field(field) : []);
   const conflict = error instanceof ApiError && error.status === 409;
   return (
     <Page title="Create an account">
@@ -43,7 +31,7 @@ export function RegisterPage() {
           )}
         </Alert>
       )}
-      <form className="form" onSubmit={submit} noValidate aria-busy={busy}>
+      <form className="form" onSubmit={onSubmit} noValidate aria-busy={busy}>
         <Field
           label="Name"
           name="name"

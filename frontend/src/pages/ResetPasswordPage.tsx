@@ -1,10 +1,11 @@
-import { type FormEvent, useState } from "react";
+import { useState } from "react";
 import { ensure } from "../api/client";
-import { ApiError, messageFor } from "../api/problem";
+import { messageFor } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
 import { Field } from "../components/Field";
 import { Page } from "../components/Page";
+import { useFormSubmit } from "../components/useFormSubmit";
 import { takeLinkToken } from "../linkToken";
 import { Link, navigate } from "../router";
 
@@ -13,25 +14,14 @@ export function ResetPasswordPage() {
   const { api } = useAuth();
   const [token] = useState(takeLinkToken);
   const [password, setPassword] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>(null);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, fieldErrors, onSubmit } = useFormSubmit(
+    async () => {
       ensure(await api.POST("/api/auth/password-reset/confirm", { body: { token, password } }));
       navigate("/login?reset=1", { replace: true });
-    } catch (e) {
-      setError(e);
-      setPassword("");
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+    () => setPassword(""),
+  );
 
-  const fieldErrors = (name: string) => (error instanceof ApiError ? error.field(name) : []);
   const badLink = !token || fieldErrors("token").length > 0;
   return (
     <Page title="Choose a new password">
@@ -43,7 +33,7 @@ export function ResetPasswordPage() {
       ) : (
         <>
           {error != null && <Alert focus>{messageFor(error)}</Alert>}
-          <form className="form" onSubmit={submit} noValidate aria-busy={busy}>
+          <form className="form" onSubmit={onSubmit} noValidate aria-busy={busy}>
             <Field
               label="New password"
               type="password"
