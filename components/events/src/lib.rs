@@ -32,10 +32,11 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
         .uri(incoming.uri())
         .headers(incoming.headers())
         .build();
-    let db = Db::new();
-    match open(&head, &db) {
+    // The connection is let go before the stream starts (see stream.rs).
+    let opened = open(&head, &Db::new());
+    match opened {
         Ok((principal, settings, start)) => {
-            stream::run(out, &db, &principal, &settings, start).await;
+            stream::run(out, &principal, &settings, start).await;
         }
         Err(problem) => Reply::from(problem).send(out).await,
     }

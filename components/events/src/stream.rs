@@ -3,6 +3,9 @@
 //! stream's lifetime ends, the access token expires, the session is
 //! revoked or the client goes away.
 //!
+//! Each poll borrows a database connection and gives it back, so open
+//! streams cost instances, not connections.
+//!
 //! Polling (`events_poll_ms`) is what works on every host, real Spin
 //! included: a component cannot wait on Postgres notifications. Waking the
 //! stream from the host when an event commits (LISTEN/NOTIFY on spinstack)
@@ -20,13 +23,7 @@ use crate::frames;
 use crate::outbox::{self, Start};
 use crate::settings::{self, Settings};
 
-pub async fn run(
-    out: ResponseOutparam,
-    db: &Db,
-    principal: &Principal,
-    settings: &Settings,
-    start: Start,
-) {
+pub async fn run(out: ResponseOutparam, principal: &Principal, settings: &Settings, start: Start) {
     let headers = [
         ("content-type", "text/event-stream; charset=utf-8"),
         ("cache-control", "no-store"),
@@ -53,7 +50,11 @@ pub async fn run(
     }
     let mut quiet_since = Instant::now();
     while Instant::now() < ends {
-        let events = match outbox::after(db, principal.id(), cursor) {
+        // A connection only for the poll: an open stream mostly waits, and
+        // holding one for its whole life would cap the streams at the
+        // host's Postgres pool (32 on spinstack: the 33rd waited 10 s and
+        // got 503) or at the server's max_connections.
+        let events = match outbox::after(&Db::new(), principal.id(), cursor) {
             Ok(events) => events,
             // Logged already; the client resumes from its cursor.
             Err(_) => return,
