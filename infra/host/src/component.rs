@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use http::{Request, Response, StatusCode};
 use hyper::body::Body;
+use spinstack_gateway::media_type;
 use wasmtime::component::ResourceTable;
 use wasmtime::{Engine, PoolConcurrencyLimitError, Store, Trap, UpdateDeadline};
 use wasmtime_wasi_http::WasiHttpView;
@@ -56,10 +57,7 @@ fn wants_event_stream<B>(request: &Request<B>) -> bool {
             .iter()
             .filter_map(|value| value.to_str().ok())
             .flat_map(|value| value.split(','))
-            .any(|range| {
-                let essence = range.split(';').next().unwrap_or_default().trim();
-                essence.eq_ignore_ascii_case("text/event-stream")
-            })
+            .any(|range| media_type::is(range, media_type::EVENT_STREAM))
 }
 
 /// One component, ready to instantiate.

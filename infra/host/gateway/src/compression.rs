@@ -1,6 +1,7 @@
 //! Whether a response is compressed, and with what (the host does the compressing).
 
 use crate::config::CompressionConfig;
+use crate::media_type;
 
 /// A content coding the gateway can apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,7 +35,7 @@ const ALWAYS: &str = "text/html";
 /// until it has a block's worth, and each server-sent event must reach the
 /// client when it is written (the rendered nginx.conf turns gzip off on
 /// such routes too).
-const NEVER: &str = "text/event-stream";
+const NEVER: &str = crate::media_type::EVENT_STREAM;
 
 impl CompressionConfig {
     /// Whether a response may be compressed: compression on, no
@@ -56,12 +57,11 @@ impl CompressionConfig {
         let Some(content_type) = content_type else {
             return false;
         };
-        let essence = content_type.split(';').next().unwrap_or_default().trim();
-        if essence.eq_ignore_ascii_case(NEVER) {
+        if media_type::is(content_type, NEVER) {
             return false;
         }
-        essence.eq_ignore_ascii_case(ALWAYS)
-            || self.types.iter().any(|t| essence.eq_ignore_ascii_case(t))
+        media_type::is(content_type, ALWAYS)
+            || self.types.iter().any(|t| media_type::is(content_type, t))
     }
 
     /// The configured encoding the client accepts best (`Accept-Encoding`

@@ -24,6 +24,7 @@ mod gateway;
 mod headers;
 mod ingress;
 mod limiter;
+pub mod media_type;
 mod nginx;
 mod proxy;
 mod raw;

@@ -22,6 +22,7 @@ use bytes::Bytes;
 use http::{Method, Request, Uri, Version, header};
 use http_body_util::BodyExt;
 use hyper::body::{Body, Frame, SizeHint};
+use spinstack_gateway::media_type;
 use tokio_util::sync::WaitForCancellationFutureOwned;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
@@ -92,8 +93,7 @@ fn is_event_stream(response: &HostResponse) -> bool {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("text/event-stream"))
+        .is_some_and(|value| media_type::is(value, media_type::EVENT_STREAM))
 }
 
 struct TrackedBody {
