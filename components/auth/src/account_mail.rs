@@ -1,6 +1,7 @@
-//! The account mails (plain text and HTML): a password reset link and an
-//! address verification link, to the web app at `public_url`. The token is
-//! in the link, so these strings are never logged (see `mail`).
+//! The account mails (plain text and HTML): a password reset link, an
+//! address verification link, and the two-factor notices, to the web app at
+//! `public_url`. Tokens are in the links, so these strings are never logged
+//! (see `mail`).
 
 use spinstack_shared::config;
 use spinstack_shared::mail::Message;
@@ -48,6 +49,31 @@ pub fn verify_email(base: &str, token: &OpaqueToken) -> Message {
         "To confirm that this address is yours, open this link:",
         &link,
         "If you did not create an account, ignore this mail.",
+    )
+}
+
+/// The notice that two-factor sign-in was turned on or off: no token, a
+/// link to the profile page where it is managed.
+pub fn two_factor_changed(base: &str, enabled: bool) -> Message {
+    let profile = format!("{}/profile", base.trim_end_matches('/'));
+    let (subject, lead) = if enabled {
+        (
+            "Two-factor sign-in is on",
+            "Two-factor sign-in was turned on for your account: signing in now also \
+             takes a code from your authenticator app (or a recovery code).",
+        )
+    } else {
+        (
+            "Two-factor sign-in is off",
+            "Two-factor sign-in was turned off for your account: signing in now takes \
+             your password only.",
+        )
+    };
+    message(
+        subject,
+        lead,
+        &profile,
+        "If it was not you, reset your password now and turn two-factor sign-in on again.",
     )
 }
 

@@ -5,8 +5,8 @@
 //! recent revocation still refuses that session's access tokens), revoked
 //! access tokens past their expiry, and their `denylist:{jti}` entries in
 //! the key-value store (which has no expiry of its own), and events past
-//! their retention (`events_retention_seconds`). Failures are
-//! logged and never fail the request that happened to run it.
+//! their retention (`events_retention_seconds`), and login challenges a
+//! day past their expiry. Failures are logged and never fail the request that happened to run it.
 
 use spinstack_shared::db::Db;
 use spinstack_shared::{Problem, chance, clock, config, events};
@@ -40,11 +40,16 @@ fn sweep(db: &Db) -> Result<(), Problem> {
         "DELETE FROM revoked_access_tokens WHERE expires_at < now()",
         &[],
     )?;
+    let challenges = db.execute(
+        "DELETE FROM login_challenges WHERE expires_at < now() - interval '1 day'",
+        &[],
+    )?;
     let denylisted = sweep_denylist();
     let events = events::sweep(db)?;
     eprintln!(
         "auth: housekeeping removed {tokens} refresh tokens, {families} sessions, \
-         {revoked} revoked access tokens, {denylisted} denylist entries, {events} events"
+         {revoked} revoked access tokens, {challenges} login challenges, \
+         {denylisted} denylist entries, {events} events"
     );
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `/api/auth/...`: register, log in, refresh, log out (API.md, Auth);
-//! password reset and address verification by mailed links.
+//! password reset and address verification by mailed links; TOTP
+//! two-factor sign-in.
 //!
 //! Each route is one file; what they share with the other components (the
 //! token format, the user record, errors) lives in `spinstack-shared`.
@@ -10,13 +11,20 @@ mod cookie_mode;
 mod first_admin;
 mod housekeeping;
 mod login;
+mod login_challenge;
 mod opaque_token;
 mod password_reset;
+mod random;
+mod recovery_codes;
 mod refresh_tokens;
 mod register;
+mod sealed_secret;
 mod session;
 mod settings;
 mod tokens;
+mod totp;
+mod totp_factor;
+mod two_factor;
 mod verify_email;
 
 use spin_sdk::http::conversions::TryFromIncomingRequest;
@@ -52,6 +60,26 @@ const ROUTES: &[Route<Handler>] = &[
         pattern: "/api/auth/login",
         methods: &[Method::Post],
         target: login::handle,
+    },
+    Route {
+        pattern: "/api/auth/login/totp",
+        methods: &[Method::Post],
+        target: login_challenge::finish,
+    },
+    Route {
+        pattern: "/api/auth/totp/enrol",
+        methods: &[Method::Post],
+        target: two_factor::enrol,
+    },
+    Route {
+        pattern: "/api/auth/totp/confirm",
+        methods: &[Method::Post],
+        target: two_factor::confirm,
+    },
+    Route {
+        pattern: "/api/auth/totp/disable",
+        methods: &[Method::Post],
+        target: two_factor::disable,
     },
     Route {
         pattern: "/api/auth/refresh",

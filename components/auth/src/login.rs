@@ -1,4 +1,5 @@
-//! `POST /api/auth/login` `{email, password, use_cookie?}` → 200 tokens.
+//! `POST /api/auth/login` `{email, password, use_cookie?}` → 200 tokens, or
+//! 202 with a challenge when the account has two-factor sign-in on.
 //!
 //! Wrong email and wrong password are one 401, and cost the same argon2
 //! work (an unknown email is checked against a dummy hash).
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use crate::refresh_tokens::{self, RefreshToken};
 use crate::register::required;
 use crate::tokens::{self, Transport};
-use crate::{first_admin, housekeeping, settings, verify_email};
+use crate::{first_admin, housekeeping, login_challenge, settings, totp_factor, verify_email};
 use spinstack_shared::passwords::{self, Verdict};
 
 #[derive(Deserialize)]
@@ -52,17 +53,31 @@ pub fn handle(request: &spin_sdk::http::Request) -> Result<Reply, Problem> {
         return unverified(&db, user_id);
     }
 
-    housekeeping::maybe_sweep(&db);
+    if totp_factor::is_enabled(&db, user_id)? {
+        return login_challenge::start(&db, user_id, body.use_cookie);
+    }
+    start_session(&db, &settings, user_id, body.use_cookie)
+}
+
+/// 200 with the tokens of a new session for `user_id`: the end of a login
+/// (here, or after its second factor in login_challenge.rs).
+pub fn start_session(
+    db: &Db,
+    settings: &TokenSettings,
+    user_id: Uuid,
+    use_cookie: bool,
+) -> Result<Reply, Problem> {
+    housekeeping::maybe_sweep(db);
     let refresh_ttl = settings::refresh_ttl_seconds()?;
     let refresh = RefreshToken::generate()?;
-    let family = refresh_tokens::start_family(&db, user_id, &refresh, refresh_ttl)?;
-    let transport = if body.use_cookie {
+    let family = refresh_tokens::start_family(db, user_id, &refresh, refresh_ttl)?;
+    let transport = if use_cookie {
         Transport::Cookie
     } else {
         Transport::Body
     };
     // Logins also sweep the outbox: retries ride on the app's own traffic.
-    tokens::issue(&settings, user_id, family, &refresh, refresh_ttl, transport)
+    tokens::issue(settings, user_id, family, &refresh, refresh_ttl, transport)
         .map(Reply::delivering_mail)
 }
 

@@ -15,11 +15,7 @@ pub struct OpaqueToken(String);
 
 impl OpaqueToken {
     pub fn generate() -> Result<Self, Problem> {
-        let mut bytes = [0u8; TOKEN_BYTES];
-        getrandom::fill(&mut bytes).map_err(|e| {
-            eprintln!("auth: no randomness: {e}");
-            Problem::internal()
-        })?;
+        let bytes = crate::random::bytes::<TOKEN_BYTES>()?;
         Ok(OpaqueToken(URL_SAFE_NO_PAD.encode(bytes)))
     }
 

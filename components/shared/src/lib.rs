@@ -35,6 +35,7 @@ pub mod storage;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 pub mod token;
+pub mod two_factor;
 pub mod users;
 
 pub use authenticate::{Principal, authenticate};

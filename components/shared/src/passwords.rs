@@ -71,6 +71,33 @@ pub fn verify_nobody(password: &str) -> Verdict {
     }
 }
 
+/// 422 on `field` unless `password` is the active user `user_id`'s
+/// password: the step-up check before a change to the account (a new
+/// password, turning two-factor sign-in on or off).
+pub fn check_current(
+    db: &crate::db::Db,
+    user_id: uuid::Uuid,
+    password: &str,
+    field: &str,
+) -> Result<(), crate::Problem> {
+    let rows = db.rows(
+        "SELECT password_hash FROM users WHERE id = $1 AND active",
+        &[crate::db::uuid_param(user_id)],
+    )?;
+    let stored: Option<String> = rows.rows().next().and_then(|row| row.get("password_hash"));
+    let verdict = match stored {
+        Some(hash) => verify(password, &hash),
+        None => verify_nobody(password),
+    };
+    if verdict == Verdict::Wrong {
+        return Err(crate::Problem::invalid_field(
+            field,
+            "is not your current password",
+        ));
+    }
+    Ok(())
+}
+
 fn is_current(parsed: &PasswordHash<'_>) -> bool {
     parsed.algorithm.as_str() == "argon2id"
         && parsed.version == Some(Version::V0x13 as u32)

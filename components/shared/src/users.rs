@@ -32,9 +32,14 @@ pub struct User {
     /// then. `default`: entries cached before the field existed still read.
     #[serde(default)]
     pub email_verified_at: Option<String>,
+    /// Whether signing in asks for a TOTP code (two-factor sign-in is on).
+    #[serde(default)]
+    pub totp_enabled: bool,
 }
 
-/// The columns of [`User`], for `SELECT` and `RETURNING` lists.
+/// The columns of [`User`], for `SELECT` lists over `users` or a CTE of its
+/// rows. `totp_enabled`'s bare `id` is the user's: `totp_factors` has no
+/// `id` column (migration 0006 says so).
 pub const USER_COLUMNS: &str = concat!(
     "id::text AS id, email, name, role, ",
     rfc3339!("created_at"),
@@ -42,7 +47,8 @@ pub const USER_COLUMNS: &str = concat!(
     rfc3339!("updated_at"),
     " AS updated_at, ",
     rfc3339!("email_verified_at"),
-    " AS email_verified_at"
+    " AS email_verified_at, EXISTS (SELECT 1 FROM totp_factors tf ",
+    "WHERE tf.user_id = id AND tf.confirmed_at IS NOT NULL) AS totp_enabled"
 );
 
 /// What is cached under `user:{id}`.
@@ -74,6 +80,7 @@ pub fn users_from(rows: &spin_sdk::pg4::RowSet) -> Result<Vec<User>, Problem> {
                     created_at: row.get("created_at")?,
                     updated_at: row.get("updated_at")?,
                     email_verified_at: row.get::<Option<String>>("email_verified_at")?,
+                    totp_enabled: row.get::<bool>("totp_enabled")?,
                 })
             })();
             user.ok_or_else(|| {

@@ -1,5 +1,6 @@
 //! `/api/users/...`: the caller's profile, one user, the admin list, admin
-//! updates and deletes (API.md, Users). Each route group is one file; the
+//! updates and deletes (API.md, Users), an admin's reset of two-factor
+//! sign-in. Each route group is one file; the
 //! token check, the user record and its cache live in `spinstack-shared`.
 
 mod admins;
@@ -9,6 +10,7 @@ mod delete;
 mod list;
 mod me;
 mod one;
+mod two_factor_reset;
 
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -48,6 +50,11 @@ const ROUTES: &[Route<Target>] = &[
         methods: &[Method::Get, Method::Patch, Method::Delete],
         target: Target::One,
     },
+    Route {
+        pattern: "/api/users/{}/totp",
+        methods: &[Method::Delete],
+        target: Target::TwoFactor,
+    },
 ];
 
 async fn route(request: &Request) -> Result<Response, Problem> {
@@ -74,6 +81,10 @@ async fn route(request: &Request) -> Result<Response, Problem> {
             (Some(id), Method::Patch) => one::patch(&context, id),
             (Some(id), _) => delete::handle(&context, id).await,
         },
+        (Target::TwoFactor, _) => match id() {
+            None => Err(Problem::not_found()),
+            Some(id) => two_factor_reset::handle(&context, id),
+        },
     }
 }
 
@@ -82,4 +93,5 @@ enum Target {
     Collection,
     Me,
     One,
+    TwoFactor,
 }

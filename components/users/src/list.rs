@@ -108,13 +108,15 @@ mod tests {
     #[tokio::test]
     async fn a_page_reads_the_index_in_order_not_every_user() {
         let client = postgres().await;
-        // A session-local table of the same shape shadows any real one.
+        // Session-local tables of the same shape shadow any real ones.
         client
             .batch_execute(
                 "CREATE TEMP TABLE users (id uuid PRIMARY KEY, email text, name text, \
                    role text, active boolean NOT NULL, created_at timestamptz NOT NULL, \
                    updated_at timestamptz, email_verified_at timestamptz); \
                  CREATE INDEX ON users (created_at, id); \
+                 CREATE TEMP TABLE totp_factors (user_id uuid PRIMARY KEY, \
+                   confirmed_at timestamptz); \
                  INSERT INTO users SELECT md5(i::text)::uuid, i || '@example.com', 'n', \
                    'user', true, now() - i * interval '1 second', now(), NULL \
                    FROM generate_series(1, 5000) i; \

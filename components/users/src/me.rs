@@ -10,7 +10,7 @@ use spin_sdk::http::Response;
 use spinstack_shared::Problem;
 use spinstack_shared::db::{str_param, uuid_param};
 use spinstack_shared::domain::{DisplayName, FieldErrors, Password};
-use spinstack_shared::passwords::{self, Verdict};
+use spinstack_shared::passwords;
 use spinstack_shared::request::{json_body, not_null};
 use spinstack_shared::respond::json;
 use spinstack_shared::users;
@@ -55,7 +55,7 @@ pub fn patch(context: &Context<'_>) -> Result<Response, Problem> {
     let db = &context.db;
     let new_hash = match (&password, &body.current_password) {
         (Some(password), Some(current)) => {
-            check_current_password(context, current)?;
+            passwords::check_current(db, id, current, "current_password")?;
             Some(passwords::hash(password.expose()).map_err(|e| {
                 eprintln!("users: cannot hash a password: {e}");
                 Problem::internal()
@@ -89,24 +89,4 @@ pub fn patch(context: &Context<'_>) -> Result<Response, Problem> {
 
 fn optional(value: Option<&str>) -> spin_sdk::pg4::ParameterValue {
     value.map_or(spin_sdk::pg4::ParameterValue::DbNull, str_param)
-}
-
-/// 422 on `current_password` unless it is the caller's password.
-fn check_current_password(context: &Context<'_>, current: &str) -> Result<(), Problem> {
-    let rows = context.db.rows(
-        "SELECT password_hash FROM users WHERE id = $1 AND active",
-        &[uuid_param(context.caller.id())],
-    )?;
-    let stored: Option<String> = rows.rows().next().and_then(|row| row.get("password_hash"));
-    let verdict = match stored {
-        Some(hash) => passwords::verify(current, &hash),
-        None => Verdict::Wrong,
-    };
-    if verdict == Verdict::Wrong {
-        return Err(Problem::invalid_field(
-            "current_password",
-            "is not your current password",
-        ));
-    }
-    Ok(())
 }

@@ -64,9 +64,101 @@ export interface paths {
         put?: never;
         /**
          * Exchange email and password for tokens
-         * @description Starts a new refresh-token family. An unknown email and a wrong password give the same 401, with the same body, and cost the same argon2id work, so the answer does not reveal whether an account exists. With `"use_cookie": true` the refresh token is set as a cookie and the body is `CookieTokens` (see "Cookie mode").
+         * @description Starts a new refresh-token family. An unknown email and a wrong password give the same 401, with the same body, and cost the same argon2id work, so the answer does not reveal whether an account exists. With `"use_cookie": true` the refresh token is set as a cookie and the body is `CookieTokens` (see "Cookie mode"). For an account with two-factor sign-in on, right credentials answer 202 with a `LoginChallenge` instead of tokens; `loginWithTotp` finishes the login.
          */
         post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/login/totp": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Finish a login with a TOTP or recovery code
+         * @description The second step of a login for an account with two-factor sign-in on: the `challenge` from `login`'s 202 and a 6-digit code from the authenticator app (spaces allowed), or one of the recovery codes (`xxxxx-xxxxx`, case and dashes forgiven; each works once). Answers as `login` does, in the cookie mode the login asked for. A code is accepted once: the same code again, even within its 30 seconds, is refused. A challenge lives 5 minutes and is spent by its success; one that is unknown, expired, spent or malformed is the same 401, with `errors.challenge`. A wrong code is 401 with `errors.code` and leaves the challenge usable; after 5 wrong codes in 15 minutes the account answers 429 (with `Retry-After`) to every code, from any client, until the 15 minutes have passed.
+         */
+        post: operations["loginWithTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/totp/enrol": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Start turning on two-factor sign-in (a new TOTP secret)
+         * @description Needs the caller's password. Makes a new secret (160 bits; SHA-1, 6 digits, 30 seconds, as authenticator apps expect) and shows it this once, as base32 text and as an `otpauth://` URI for a QR code. It is stored sealed (AES-256-GCM, key `totp_encryption_key` or derived from `jwt_secret`). Nothing changes at login until `confirmTotp`; a second enrolment before that replaces the first. 409 while two-factor sign-in is on.
+         */
+        post: operations["enrolTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/totp/confirm": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn on two-factor sign-in with a first code
+         * @description A current code from the app proves it holds the enrolled secret: two-factor sign-in is on from now (the user's `totp_enabled`), the address is told by mail, and ten single-use recovery codes are shown this once (they replace any earlier ones). A wrong code is 422 with `errors.code` and counts toward the account's limit of 5 wrong codes in 15 minutes (then 429).
+         */
+        post: operations["confirmTotp"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/totp/disable": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn off two-factor sign-in
+         * @description Needs the caller's password and a current code or a recovery code. Deletes the secret and the recovery codes, and tells the address by mail. Wrong codes count toward the account's limit as at login.
+         */
+        post: operations["disableTotp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -292,6 +384,32 @@ export interface paths {
         patch: operations["updateUser"];
         trace?: never;
     };
+    "/api/users/{id}/totp": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The account's id. */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Turn off an account's two-factor sign-in (admin)
+         * @description For a user who lost both their authenticator and their recovery codes: deletes their TOTP secret and recovery codes, so they sign in with their password alone until they enrol again. Their sessions stay. 204 whether or not it was on. A non-admin gets 403 for their own id (they turn it off with `disableTotp`) and 404 for anyone else's.
+         */
+        delete: operations["resetUserTotp"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/uploads": {
         parameters: {
             query?: never;
@@ -481,7 +599,8 @@ export interface components {
          *       "role": "user",
          *       "created_at": "2025-01-31T09:15:00Z",
          *       "updated_at": "2025-01-31T09:15:00Z",
-         *       "email_verified_at": null
+         *       "email_verified_at": null,
+         *       "totp_enabled": false
          *     }
          */
         User: {
@@ -493,6 +612,8 @@ export interface components {
             updated_at: components["schemas"]["Timestamp"];
             /** @description When the address was verified (a verification or reset link was followed); `null` until then. The first admin is verified. */
             email_verified_at: components["schemas"]["Timestamp"] | null;
+            /** @description Whether two-factor sign-in is on: login then asks for a code from an authenticator app (`enrolTotp`, `confirmTotp`). */
+            totp_enabled: boolean;
         };
         /** @description One page of accounts. */
         UserList: {
@@ -540,6 +661,48 @@ export interface components {
         PasswordResetConfirm: {
             token: components["schemas"]["MailedToken"];
             password: components["schemas"]["Password"];
+        };
+        /**
+         * @description A 6-digit code from the authenticator app (spaces allowed) or, where accepted, a recovery code (`xxxxx-xxxxx`).
+         * @example 492039
+         * @example 7q3kd-m2v9x
+         */
+        TotpCode: string;
+        /** @description The first step of a login with two-factor sign-in on. */
+        LoginChallenge: {
+            /** @description Pass to `loginWithTotp` with a code. */
+            challenge: string;
+            /** @enum {string} */
+            second_factor: "totp";
+            /** @description Seconds the challenge stays valid. */
+            expires_in: number;
+        };
+        TotpLoginRequest: {
+            challenge: string;
+            code: components["schemas"]["TotpCode"];
+        };
+        TotpEnrolRequest: {
+            /** @description The caller's current password. */
+            password: string;
+        };
+        /** @description A new TOTP secret, shown once. */
+        TotpEnrolment: {
+            /** @description The secret as base32 text, to type into an app by hand. */
+            secret: string;
+            /** @description `otpauth://totp/{issuer}:{email}?secret=...&issuer=...`, for a QR code. */
+            otpauth_uri: string;
+        };
+        TotpConfirmRequest: {
+            code: components["schemas"]["TotpCode"];
+        };
+        TotpDisableRequest: {
+            /** @description The caller's current password. */
+            password: string;
+            code: components["schemas"]["TotpCode"];
+        };
+        RecoveryCodes: {
+            /** @description Ten single-use codes for a lost authenticator, shown once. */
+            recovery_codes: string[];
         };
         VerifyEmailRequest: {
             token: components["schemas"]["MailedToken"];
@@ -1087,6 +1250,17 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["TokensIssued"];
+            /** @description The password is right and the account has two-factor sign-in on. */
+            202: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginChallenge"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             /** @description The email and password do not match an account. */
             401: components["responses"]["Unauthorized"];
@@ -1094,6 +1268,139 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    loginWithTotp: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpLoginRequest"];
+            };
+        };
+        responses: {
+            200: components["responses"]["TokensIssued"];
+            400: components["responses"]["BadRequest"];
+            /** @description The challenge is invalid or expired, or the code is wrong or was used. */
+            401: components["responses"]["Unauthorized"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    enrolTotp: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpEnrolRequest"];
+            };
+        };
+        responses: {
+            /** @description The new secret, shown once. */
+            201: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotpEnrolment"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description Two-factor sign-in is already on. */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description The password is missing or is not the caller's. */
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    confirmTotp: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpConfirmRequest"];
+            };
+        };
+        responses: {
+            /** @description Two-factor sign-in is on; the recovery codes, shown once. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Cache-Control": components["headers"]["Cache-Control-No-Store"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecoveryCodes"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description No enrolment was started, or two-factor sign-in is already on. */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    disableTotp: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TotpDisableRequest"];
+            };
+        };
+        responses: {
+            204: components["responses"]["NoContent"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description Two-factor sign-in is not on. */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description A field is missing, the password is not the caller's, or the code is wrong. */
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
@@ -1423,6 +1730,29 @@ export interface operations {
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    resetUserTotp: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /** @description The account's id. */
+                id: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            204: components["responses"]["NoContent"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
