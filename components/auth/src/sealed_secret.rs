@@ -1,9 +1,9 @@
 //! TOTP secrets at rest: sealed with AES-256-GCM, so a database dump or
 //! backup alone cannot mint codes. The key is `totp_encryption_key` (32+
 //! bytes of text) or, left empty, derived from `jwt_secret` with HMAC under
-//! a label of its own. The derived key changes when `jwt_secret` does, which
-//! would orphan every enrolment: set `totp_encryption_key` before rotating
-//! `jwt_secret` (README, "Two-factor sign-in").
+//! a label of its own. Both go through the same derivation, so setting
+//! `totp_encryption_key` to the current `jwt_secret` before rotating that
+//! keeps the sealing key (README, "Two-factor sign-in (TOTP)").
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Key, Nonce};

@@ -8,9 +8,13 @@ use serde_json::{Value, json};
 
 use crate::{client, url};
 
+/// Every [`Account`]'s password.
+pub const PASSWORD: &str = "correct horse battery staple";
+
 /// A logged-in user of its own.
 pub struct Account {
     pub id: String,
+    pub email: String,
     pub access_token: String,
     pub refresh_token: String,
 }
@@ -23,7 +27,7 @@ impl Account {
             .unwrap()
             .as_nanos();
         let email = format!("{label}-{}-{nanos}@example.com", std::process::id());
-        let password = "correct horse battery staple";
+        let password = PASSWORD;
         let user = auth_call(
             "/api/auth/register",
             json!({"email": email, "password": password, "name": label}),
@@ -38,6 +42,7 @@ impl Account {
         .await;
         Account {
             id: user["id"].as_str().expect("user id").to_owned(),
+            email,
             access_token: tokens["access_token"]
                 .as_str()
                 .expect("access token")
@@ -72,7 +77,7 @@ async fn auth_call(path: &str, body: Value, expected: u16) -> Value {
 
 /// Sends the request, again after `Retry-After` while it is answered 429
 /// (for at most two minutes).
-async fn rate_limited(request: impl Fn() -> reqwest::RequestBuilder) -> reqwest::Response {
+pub async fn rate_limited(request: impl Fn() -> reqwest::RequestBuilder) -> reqwest::Response {
     let give_up = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
         let response = request().send().await.expect("request sent");

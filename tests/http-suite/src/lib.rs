@@ -11,6 +11,7 @@
 
 pub mod accounts;
 pub mod sse;
+pub mod totp;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -10,7 +10,6 @@ pub mod frontend;
 pub mod mail;
 pub mod redis;
 pub mod test_ca;
-pub mod totp;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
