@@ -1,20 +1,17 @@
 //! `/api/auth/...`: register, log in, refresh, log out (API.md, Auth);
-//! password reset and address verification by mailed links; TOTP
+//! password reset, address verification and address change by mailed links; TOTP
 //! two-factor sign-in.
 //!
 //! Each route is one file; what they share with the other components (the
 //! token format, the user record, errors) lives in `spinstack-shared`.
 
-mod account_mail;
-mod account_tokens;
 mod cookie_mode;
+mod email_change;
 mod first_admin;
 mod housekeeping;
 mod login;
 mod login_challenge;
-mod opaque_token;
 mod password_reset;
-mod random;
 mod recovery_codes;
 mod refresh_tokens;
 mod register;
@@ -105,6 +102,11 @@ const ROUTES: &[Route<Handler>] = &[
         pattern: "/api/auth/verify-email",
         methods: &[Method::Post],
         target: verify_email::verify,
+    },
+    Route {
+        pattern: "/api/auth/email-change/confirm",
+        methods: &[Method::Post],
+        target: email_change::confirm,
     },
     Route {
         pattern: "/api/auth/verify-email/resend",

@@ -16,10 +16,10 @@ use spinstack_shared::token::TokenSettings;
 use uuid::Uuid;
 
 use crate::login::start_session;
-use crate::opaque_token::OpaqueToken;
 use crate::register::required;
 use crate::sealed_secret::SealingKey;
 use crate::totp_factor::{self, Checked};
+use spinstack_shared::opaque_token::OpaqueToken;
 
 /// Five minutes to open the app and type a code.
 pub const TTL_SECONDS: i64 = 300;

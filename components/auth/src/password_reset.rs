@@ -18,10 +18,11 @@ use spinstack_shared::request::json_body;
 use spinstack_shared::respond::{Reply, json};
 use spinstack_shared::{Problem, events, passwords};
 
-use crate::account_tokens::{self, Purpose};
-use crate::opaque_token::OpaqueToken;
 use crate::register::required;
-use crate::{account_mail, settings};
+use crate::settings;
+use spinstack_shared::account_tokens::{self, Purpose};
+use spinstack_shared::mail::account as account_mail;
+use spinstack_shared::opaque_token::OpaqueToken;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -16,7 +16,7 @@ pub struct RecoveryCode(String);
 
 impl RecoveryCode {
     pub fn generate() -> Result<Self, Problem> {
-        let bytes = crate::random::bytes::<LENGTH>()?;
+        let bytes = spinstack_shared::random::bytes::<LENGTH>()?;
         // 256 is a multiple of 32: masking keeps the symbols uniform.
         let code = bytes
             .iter()

@@ -1,4 +1,4 @@
-//! Refresh tokens ([`crate::opaque_token`]: 256 random bits, stored only as
+//! Refresh tokens ([`spinstack_shared::opaque_token`]: 256 random bits, stored only as
 //! their SHA-256). Each belongs to a family (a session); each
 //! use spends it and adds the next to the family; a spent token used again
 //! revokes the family (RFC 9700 §4.14).
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 pub const DEFAULT_TTL_SECONDS: u64 = 30 * 24 * 3600;
 /// Refresh tokens are opaque tokens (shared with the mailed links).
-pub use crate::opaque_token::OpaqueToken as RefreshToken;
+pub use spinstack_shared::opaque_token::OpaqueToken as RefreshToken;
 
 /// A session that a refresh succeeded in.
 pub struct Rotation {

@@ -43,7 +43,7 @@ impl SealingKey {
 
     /// `nonce || ciphertext`, with a fresh random nonce.
     pub fn seal(&self, secret: &[u8]) -> Result<Vec<u8>, Problem> {
-        let nonce = crate::random::bytes::<NONCE_BYTES>()?;
+        let nonce = spinstack_shared::random::bytes::<NONCE_BYTES>()?;
         let sealed = self
             .0
             .encrypt(Nonce::from_slice(&nonce), secret)

@@ -15,7 +15,7 @@ pub const SECRET_BYTES: usize = 20;
 
 /// A fresh random secret.
 pub fn generate_secret() -> Result<Vec<u8>, Problem> {
-    Ok(crate::random::bytes::<SECRET_BYTES>()?.to_vec())
+    Ok(spinstack_shared::random::bytes::<SECRET_BYTES>()?.to_vec())
 }
 
 fn totp(secret: Vec<u8>, issuer: &str, account: &str) -> Result<TOTP, Problem> {

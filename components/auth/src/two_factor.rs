@@ -23,13 +23,13 @@ use spinstack_shared::respond::{Reply, json};
 use spinstack_shared::token::TokenSettings;
 use spinstack_shared::{Problem, authenticate, config, passwords, users};
 
-use crate::account_mail;
 use crate::password_reset::no_content;
 use crate::recovery_codes::{self, RecoveryCode};
 use crate::register::required;
 use crate::sealed_secret::SealingKey;
 use crate::totp;
 use crate::totp_factor::{self, Checked};
+use spinstack_shared::mail::account as account_mail;
 
 /// The issuer authenticator apps show beside the account (`totp_issuer`).
 fn issuer() -> String {

@@ -14,11 +14,12 @@ use spinstack_shared::request::json_body;
 use spinstack_shared::respond::{Reply, json};
 use spinstack_shared::{Problem, authenticate};
 
-use crate::account_tokens::{self, Purpose};
-use crate::opaque_token::OpaqueToken;
 use crate::password_reset::no_content;
 use crate::register::required;
-use crate::{account_mail, settings};
+use crate::settings;
+use spinstack_shared::account_tokens::{self, Purpose};
+use spinstack_shared::mail::account as account_mail;
+use spinstack_shared::opaque_token::OpaqueToken;
 
 /// The CTEs that give each row (`id`, `email`) of CTE `source` a
 /// verification token and its mail, and their parameters (from `$first`).

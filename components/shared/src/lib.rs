@@ -16,6 +16,7 @@
 //! - [`events`]: recording events in the outbox, in the statement that
 //!   makes the change.
 
+pub mod account_tokens;
 pub mod authenticate;
 pub mod cache;
 pub mod chance;
@@ -27,8 +28,10 @@ pub mod dispatch;
 pub mod domain;
 pub mod events;
 pub mod mail;
+pub mod opaque_token;
 pub mod passwords;
 pub mod problem;
+pub mod random;
 pub mod request;
 pub mod respond;
 pub mod storage;

@@ -7,16 +7,19 @@ mod admins;
 mod announced;
 mod cursor;
 mod delete;
+mod email_change;
 mod list;
 mod me;
 mod one;
 mod two_factor_reset;
 
-use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http::conversions::TryFromIncomingRequest;
+use spin_sdk::http::{IncomingRequest, Method, Request, ResponseOutparam};
 use spin_sdk::http_component;
 use spinstack_shared::cache::Cache;
 use spinstack_shared::db::Db;
 use spinstack_shared::dispatch::{Route, dispatch};
+use spinstack_shared::respond::Reply;
 use spinstack_shared::{Principal, Problem, authenticate};
 use uuid::Uuid;
 
@@ -30,8 +33,17 @@ pub struct Context<'a> {
 }
 
 #[http_component]
-async fn handle(request: Request) -> Response {
-    route(&request).await.unwrap_or_else(Problem::into_response)
+async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
+    let reply = match Request::try_from_incoming_request(incoming).await {
+        Ok(request) => route(&request).await.unwrap_or_else(Reply::from),
+        Err(_) => Problem::bad_request("The request body could not be read.").into(),
+    };
+    let deliver_mail = reply.deliver_mail;
+    reply.send(out).await;
+    // After the response, as in auth: a slow mail API never delays it.
+    if deliver_mail {
+        spinstack_shared::mail::deliver::deliver_due(&Db::new()).await;
+    }
 }
 
 const ROUTES: &[Route<Target>] = &[
@@ -57,7 +69,7 @@ const ROUTES: &[Route<Target>] = &[
     },
 ];
 
-async fn route(request: &Request) -> Result<Response, Problem> {
+async fn route(request: &Request) -> Result<Reply, Problem> {
     let found = dispatch(ROUTES, request.method(), request.path())?;
     let db = Db::new();
     let cache = Cache::open();
@@ -71,10 +83,10 @@ async fn route(request: &Request) -> Result<Response, Problem> {
     // Parsed after the token check: a bad id is a 404, but only for a
     // caller who may ask.
     let id = || found.params.first().and_then(|id| Uuid::parse_str(id).ok());
-    match (found.target, request.method()) {
+    let response = match (found.target, request.method()) {
         (Target::Collection, _) => list::handle(&context),
         (Target::Me, Method::Get) => me::get(&context),
-        (Target::Me, _) => me::patch(&context),
+        (Target::Me, _) => return me::patch(&context),
         (Target::One, method) => match (id(), method) {
             (None, _) => Err(Problem::not_found()),
             (Some(id), Method::Get) => one::get(&context, id),
@@ -85,7 +97,8 @@ async fn route(request: &Request) -> Result<Response, Problem> {
             None => Err(Problem::not_found()),
             Some(id) => two_factor_reset::handle(&context, id),
         },
-    }
+    };
+    response.map(Reply::from)
 }
 
 #[derive(Clone, Copy)]

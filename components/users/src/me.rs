@@ -1,21 +1,23 @@
-//! `GET /api/users/me` and `PATCH /api/users/me` (`{name}` and/or
-//! `{password, current_password}`).
+//! `GET /api/users/me` and `PATCH /api/users/me` (`{name}`, `{password,
+//! current_password}`, `{email, current_password}`, or several).
 //!
 //! A password change needs the current password, ends the caller's other
 //! sessions (their refresh families, and through the user cache their
-//! access tokens) and keeps this one.
+//! access tokens) and keeps this one. An address change needs it too, and
+//! only mails a link to the new address (email_change.rs): the answer is
+//! 202, with the other fields of the request applied.
 
 use serde::Deserialize;
 use spin_sdk::http::Response;
 use spinstack_shared::Problem;
 use spinstack_shared::db::{str_param, uuid_param};
-use spinstack_shared::domain::{DisplayName, FieldErrors, Password};
+use spinstack_shared::domain::{DisplayName, Email, FieldErrors, Password};
 use spinstack_shared::passwords;
 use spinstack_shared::request::{json_body, not_null};
-use spinstack_shared::respond::json;
+use spinstack_shared::respond::{Reply, json};
 use spinstack_shared::users;
 
-use crate::{Context, announced};
+use crate::{Context, announced, email_change};
 
 pub fn get(context: &Context<'_>) -> Result<Response, Problem> {
     Ok(json(200, &context.caller.user))
@@ -30,13 +32,15 @@ struct Body {
     password: Option<String>,
     #[serde(default, deserialize_with = "not_null")]
     current_password: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
+    email: Option<String>,
 }
 
-pub fn patch(context: &Context<'_>) -> Result<Response, Problem> {
+pub fn patch(context: &Context<'_>) -> Result<Reply, Problem> {
     let body: Body = json_body(context.request)?;
     let mut errors = FieldErrors::default();
-    if body.name.is_none() && body.password.is_none() {
-        errors.add("name", "send a new name, a new password, or both");
+    if body.name.is_none() && body.password.is_none() && body.email.is_none() {
+        errors.add("name", "send a new name, password or email");
     }
     let name = body
         .name
@@ -49,18 +53,43 @@ pub fn patch(context: &Context<'_>) -> Result<Response, Problem> {
     if body.password.is_some() && body.current_password.is_none() {
         errors.add("current_password", "is required to change the password");
     }
+    let email = body
+        .email
+        .as_deref()
+        .and_then(|raw| errors.check("email", Email::parse(raw)));
+    if body.email.is_some() && body.current_password.is_none() {
+        errors.add("current_password", "is required to change the email");
+    }
+    if body.current_password.is_some() && body.password.is_none() && body.email.is_none() {
+        errors.add("current_password", "goes with a new password or email");
+    }
+    if email
+        .as_ref()
+        .is_some_and(|e| e.as_str() == context.caller.user.email)
+    {
+        errors.add("email", "is already your address");
+    }
     errors.into_result()?;
 
     let id = context.caller.id();
     let db = &context.db;
-    let new_hash = match (&password, &body.current_password) {
-        (Some(password), Some(current)) => {
-            passwords::check_current(db, id, current, "current_password")?;
-            Some(passwords::hash(password.expose()).map_err(|e| {
-                eprintln!("users: cannot hash a password: {e}");
-                Problem::internal()
-            })?)
-        }
+    if let (Some(current), true) = (
+        &body.current_password,
+        password.is_some() || email.is_some(),
+    ) {
+        passwords::check_current(db, id, current, "current_password")?;
+    }
+    if let Some(email) = &email {
+        email_change::request(db, id, email)?;
+    }
+    if name.is_none() && password.is_none() {
+        return Ok(email_change_accepted());
+    }
+    let new_hash = match &password {
+        Some(password) => Some(passwords::hash(password.expose()).map_err(|e| {
+            eprintln!("users: cannot hash a password: {e}");
+            Problem::internal()
+        })?),
         _ => None,
     };
     let user = announced::update_user(
@@ -84,7 +113,19 @@ pub fn patch(context: &Context<'_>) -> Result<Response, Problem> {
         )?;
     }
     users::invalidate(&context.cache, id);
-    Ok(json(200, &user))
+    if email.is_some() {
+        return Ok(email_change_accepted());
+    }
+    Ok(Reply::from(json(200, &user)))
+}
+
+/// 202: the address changes when the mailed link is used.
+fn email_change_accepted() -> Reply {
+    let body = serde_json::json!({
+        "message": "A link to confirm the new address is on its way to it; \
+                    the address changes when it is used."
+    });
+    Reply::from(json(202, &body)).delivering_mail()
 }
 
 fn optional(value: Option<&str>) -> spin_sdk::pg4::ParameterValue {

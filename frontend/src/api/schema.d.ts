@@ -280,6 +280,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/email-change/confirm": {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move the account to a new address with the mailed token
+         * @description The second half of `updateCurrentUser` with `email`: spends the token mailed to the new address, makes it the account's (and verified: the link proved it), spends the account's other address links, and mails the old address a notice naming the new one. A token that is unknown, expired, already used or malformed is the same 400 as every mailed link's; 409 if another account took the address since (the link is spent).
+         */
+        post: operations["confirmEmailChange"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/auth/verify-email/resend": {
         parameters: {
             query?: never;
@@ -344,8 +367,8 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Change the caller's name and/or password
-         * @description Fields that are present are replaced; fields that are absent keep their value. Changing the password requires the current one, and revokes every other session of the user (their refresh tokens and their access tokens), so other sessions must sign in again; the session making the change keeps working. The caller cannot change their own email or role here (those fields are refused with 422).
+         * Change the caller's name, password or email
+         * @description Fields that are present are replaced; fields that are absent keep their value. Changing the password requires the current one, and revokes every other session of the user (their refresh tokens and their access tokens), so other sessions must sign in again; the session making the change keeps working. Changing the email requires the current password too, and only mails a link to the new address (`{public_url}/confirm-email#token=...`, valid a day, `email_verification_ttl_seconds`): the answer is 202, the address stays until the link is used (`confirmEmailChange`), and the other fields of the request are applied. An address another account has is 409, as at registration. The caller cannot change their own role here (refused with 422).
          */
         patch: operations["updateCurrentUser"];
         trace?: never;
@@ -732,10 +755,11 @@ export interface components {
             /** @description A refresh token of the family to end, issued to the caller. */
             refresh_token: string;
         };
-        /** @description At least one field. `password` and `current_password` go together. */
+        /** @description At least one field. `password` and `email` each need `current_password`. */
         UpdateCurrentUserRequest: {
             name?: components["schemas"]["DisplayName"];
             password?: components["schemas"]["Password"];
+            email?: components["schemas"]["Email"];
             /**
              * Format: password
              * @description The password the caller has now.
@@ -1551,6 +1575,34 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    confirmEmailChange: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An id for tracing this request. Any value is accepted and none is refused: when it is 1 to 128 visible ASCII characters (`!` to `~`) the response echoes it, otherwise the gateway replaces it with an id of its own. */
+                "X-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VerifyEmailRequest"];
+            };
+        };
+        responses: {
+            204: components["responses"]["NoContent"];
+            /** @description The body is not JSON, or the token is invalid, expired or already used. */
+            400: components["responses"]["BadRequest"];
+            /** @description Another account has the address now. */
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["ContentTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     resendVerificationEmail: {
         parameters: {
             query?: never;
@@ -1644,11 +1696,15 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["UserOk"];
+            /** @description The request had `email`; a link to confirm it is on its way to it. */
+            202: components["responses"]["Accepted"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            /** @description Another account has the new email. */
+            409: components["responses"]["Conflict"];
             413: components["responses"]["ContentTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
-            /** @description A field is invalid, the body is empty, `password` and `current_password` are not sent together, or `current_password` is wrong (reported under `errors.current_password`; a wrong current password does not invalidate the caller's token). */
+            /** @description A field is invalid, the body is empty, `password` or `email` is sent without `current_password`, `email` is the caller's own, or `current_password` is wrong (reported under `errors.current_password`; a wrong current password does not invalidate the caller's token). */
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];

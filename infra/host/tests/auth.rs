@@ -30,11 +30,12 @@ async fn register_returns_the_user_without_secrets() {
         assert!(text.ends_with('Z') && text.contains('T'), "{stamp}: {text}");
     }
     let keys: Vec<&String> = user.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 7, "exactly the contract's fields: {keys:?}");
+    assert_eq!(keys.len(), 8, "exactly the contract's fields: {keys:?}");
     assert!(
         user["email_verified_at"].is_null(),
         "a new address is unverified"
     );
+    assert_eq!(user["totp_enabled"], false, "two-factor sign-in starts off");
     assert!(
         !answer.text.contains("argon2"),
         "a hash leaked: {}",

@@ -17,6 +17,7 @@
 //! here ever logs a message's body, and `last_error` holds only a status or
 //! an error kind.
 
+pub mod account;
 pub mod deliver;
 pub mod outbox;
 

@@ -3,10 +3,10 @@
 //! fast hash enough (nothing to brute-force), and a lookup by hash is exact.
 //! Refresh tokens and the tokens in mailed links are these.
 
+use crate::Problem;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
-use spinstack_shared::Problem;
 
 const TOKEN_BYTES: usize = 32;
 

@@ -1,12 +1,12 @@
 //! Random bytes from the host's CSPRNG (WASI `random`), for every secret
-//! this component makes: tokens, TOTP secrets, recovery codes, nonces.
+//! the components make: tokens, TOTP secrets, recovery codes, nonces.
 
-use spinstack_shared::Problem;
+use crate::Problem;
 
 pub fn bytes<const N: usize>() -> Result<[u8; N], Problem> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|e| {
-        eprintln!("auth: no randomness: {e}");
+        eprintln!("random: no randomness: {e}");
         Problem::internal()
     })?;
     Ok(bytes)

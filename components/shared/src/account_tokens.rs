@@ -5,17 +5,18 @@
 //! commit together, and spending a token is the same statement as what it
 //! allows (of two concurrent uses exactly one finds it unused).
 
-use spin_sdk::pg4::ParameterValue;
-use spinstack_shared::cache::Cache;
-use spinstack_shared::db::{bytes_param, int_param};
-use spinstack_shared::{Problem, users};
-
+use crate::cache::Cache;
+use crate::db::{bytes_param, int_param};
 use crate::opaque_token::OpaqueToken;
+use crate::{Problem, users};
+use spin_sdk::pg4::ParameterValue;
 
 #[derive(Clone, Copy)]
 pub enum Purpose {
     PasswordReset,
     VerifyEmail,
+    /// The row's `email` is the new address (migration 0007).
+    EmailChange,
 }
 
 impl Purpose {
@@ -24,6 +25,7 @@ impl Purpose {
         match self {
             Purpose::PasswordReset => "'password_reset'",
             Purpose::VerifyEmail => "'verify_email'",
+            Purpose::EmailChange => "'email_change'",
         }
     }
 }

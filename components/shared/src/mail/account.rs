@@ -1,11 +1,10 @@
 //! The account mails (plain text and HTML): a password reset link, an
-//! address verification link, and the two-factor notices, to the web app at
-//! `public_url`. Tokens are in the links, so these strings are never logged
+//! address verification link, an address change's link and notice, and the
+//! two-factor notices, to the web app at `public_url`. Tokens are in the links, so these strings are never logged
 //! (see `mail`).
 
-use spinstack_shared::config;
-use spinstack_shared::mail::Message;
-
+use crate::config;
+use crate::mail::Message;
 use crate::opaque_token::OpaqueToken;
 
 /// Where the web app is, as users reach it (links in mail must be absolute).
@@ -49,6 +48,32 @@ pub fn verify_email(base: &str, token: &OpaqueToken) -> Message {
         "To confirm that this address is yours, open this link:",
         &link,
         "If you did not create an account, ignore this mail.",
+    )
+}
+
+/// To the new address: the link that makes it the account's.
+pub fn confirm_email_change(base: &str, token: &OpaqueToken) -> Message {
+    let link = link(base, "confirm-email", token);
+    message(
+        "Confirm your new email address",
+        "To make this the address of your account, open this link:",
+        &link,
+        "If you did not ask for this, ignore this mail: nothing changes.",
+    )
+}
+
+/// To the old address, once the change is made: it names the new one, so
+/// the owner can tell whether it was them.
+pub fn email_changed(base: &str, new_address: &str) -> Message {
+    let profile = format!("{}/profile", base.trim_end_matches('/'));
+    message(
+        "Your email address was changed",
+        &format!(
+            "The address of your account was changed to {new_address}. Mail for the \
+             account goes there from now on."
+        ),
+        &profile,
+        "If it was not you, reset your password from the sign-in page now.",
     )
 }
 
