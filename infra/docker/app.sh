@@ -7,6 +7,8 @@
 #                          from SPINSTACK_REDIS_URL (a runtime-config file)
 #   app.sh migrate         apply infra/migrations to SPIN_VARIABLE_DATABASE_URL
 #   app.sh render-gateway  write the gateway's nginx.conf into $1 (a volume)
+#   app.sh mail-catcher    the stack's mail catcher on 0.0.0.0:8025 (messages
+#                          in /app/state/mail, GET /messages lists them)
 #   app.sh precompile      (image build) compile the components into the image
 set -eu
 cd /app
@@ -35,6 +37,9 @@ up)
     ;;
 migrate)
     exec spinstack migrate -f /app/spin.toml
+    ;;
+mail-catcher)
+    exec spinstack mail serve --listen 0.0.0.0:8025 --dir /app/state/mail
     ;;
 render-gateway)
     exec /app/infra/compose/render-gateway.sh "${2:?render-gateway needs an output directory}"

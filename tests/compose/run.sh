@@ -7,7 +7,7 @@
 #
 # Checks, through nginx on 127.0.0.1 only: `up --wait`; the HTTP suite over
 # HTTPS; http -> 301; h2; HSTS; an upload and download via /_storage/;
-# Postgres and Redis outages (faults.sh); down/up keeps data; down -v drops
+# mail reaches the catcher service once; Postgres and Redis outages (faults.sh); down/up keeps data; down -v drops
 # it; scale-out to 3 replicas, one killed, one drained, to zero and back
 # (scale.sh); nginx's rate limit (429 + Retry-After). Prints each step's time.
 set -euo pipefail
@@ -27,11 +27,13 @@ work="$(mktemp -d)"
 # Ports on loopback, clear of the host's own services (5432, 6379, 80, 443).
 https_port="${SPINSTACK_COMPOSE_HTTPS_PORT:-18443}"
 http_port="${SPINSTACK_COMPOSE_HTTP_PORT:-18080}"
+mail_port="${SPINSTACK_COMPOSE_MAIL_PORT:-18025}"
 {
     echo "$images"
     echo "$app"
     echo "GATEWAY_HTTPS_PORT=$https_port"
     echo "GATEWAY_HTTP_PORT=$http_port"
+    echo "MAIL_UI_PORT=$mail_port"
 } >"$work/images.env"
 "$root/scripts/compose-env.sh" --env "$work/.env" --tls-dir "$work/tls" >/dev/null
 cat "$work/images.env" >>"$work/.env"
@@ -97,6 +99,23 @@ api POST "/api/uploads/$presigned_id/complete" -H "Authorization: Bearer $TOKEN"
 expect_status 200 "complete the presigned upload"
 download "$TOKEN" "$presigned_id" "$work/download2.bin"
 cmp -s "$work/upload.bin" "$work/download2.bin" || fail "the presigned download differs"
+
+step "mail: registration and a reset request reach the catcher service, once each"
+auth_api POST /api/auth/password-reset -H 'Content-Type: application/json' -d "{\"email\":\"$email\"}" >/dev/null
+expect_status 202 "a password reset request"
+mail_count() {
+    curl -sS -f "http://127.0.0.1:$mail_port/messages" | python3 -c '
+import json, sys
+print(sum(1 for m in json.load(sys.stdin) if m["To"] == sys.argv[1] and m["Subject"] == sys.argv[2]))' "$email" "$1"
+}
+deadline=$((SECONDS + 60))
+until [ "$(mail_count 'Reset your password')" = 1 ] && [ "$(mail_count 'Confirm your email address')" = 1 ]; do
+    [ $SECONDS -lt $deadline ] || fail "the catcher has $(mail_count 'Reset your password') reset and $(mail_count 'Confirm your email address') verification mails for $email, expected one each"
+    sleep 1
+done
+# Once each: a few seconds more (later logins sweep the outbox) add none.
+sleep 3
+[ "$(mail_count 'Reset your password')" = 1 ] || fail "a reset mail was delivered twice"
 
 check_db_outage
 check_redis_outage

@@ -188,6 +188,16 @@ pub struct StateArgs {
 pub enum MailCommand {
     /// List the caught messages, oldest first: file, recipient, subject.
     List(StateArgs),
+    /// Run the mail catcher alone (the compose stack's `mail` service):
+    /// Postmark's `POST /email` kept as files, `GET /messages` lists them.
+    Serve {
+        /// Where to listen.
+        #[arg(long, default_value = "127.0.0.1:8025")]
+        listen: std::net::SocketAddr,
+        /// Where to keep the messages (`<dir>/messages/*.json`).
+        #[arg(long)]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]

@@ -20,6 +20,13 @@ fn main() -> std::process::ExitCode {
             .and_then(|runtime| runtime.block_on(commands::migrate::run(&args))),
         Command::Reset(args) => commands::reset::run(&args),
         Command::Mail(cli::MailCommand::List(args)) => commands::mail::list(&args),
+        Command::Mail(cli::MailCommand::Serve { listen, dir }) => {
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(anyhow::Error::from)
+                .and_then(|runtime| runtime.block_on(commands::mail::serve(listen, &dir)))
+        }
         Command::Gateway(cli::GatewayCommand::RenderNginx {
             gateway,
             out,

@@ -10,7 +10,10 @@
 //! | `messages/<ms since epoch>-<id>.json` | one message, as the app posted it (names sort by arrival) |
 //! | `port` | the port last used (kept while it stays free) |
 //!
-//! `spinstack mail list` prints them (`list`).
+//! `spinstack mail list` prints them (`list`), and `GET /messages` answers
+//! them as a JSON array, oldest first (for tests and developers, where the
+//! files are in another container: `spinstack mail serve`, the compose
+//! stack's `mail` service).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -43,13 +46,18 @@ pub fn messages_dir(dir: &Path) -> PathBuf {
 impl EmbeddedMail {
     /// Serves on a loopback port, keeping messages in `dir/messages`.
     pub async fn start(dir: &Path) -> anyhow::Result<Self> {
+        let port = secrets::loopback_port(&dir.join("port"))?;
+        Self::start_on(dir, SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await
+    }
+
+    /// Serves on `address` (`spinstack mail serve`: any interface).
+    pub async fn start_on(dir: &Path, address: SocketAddr) -> anyhow::Result<Self> {
         let messages = messages_dir(dir);
         std::fs::create_dir_all(&messages)
             .with_context(|| format!("cannot create {}", messages.display()))?;
-        let port = secrets::loopback_port(&dir.join("port"))?;
-        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        let listener = tokio::net::TcpListener::bind(address)
             .await
-            .with_context(|| format!("the embedded mail catcher cannot listen on port {port}"))?;
+            .with_context(|| format!("the mail catcher cannot listen on {address}"))?;
         let address = listener.local_addr()?;
         let store = messages.clone();
         let acceptor = serve(listener, move |request| {
@@ -57,11 +65,18 @@ impl EmbeddedMail {
             async move { answer(&store, request).await }
         });
         tracing::info!(
-            "embedded mail catcher at http://{address}: messages are kept in {} \
-             (`spinstack mail list`), not delivered",
+            "mail catcher at http://{address}: messages are kept in {} \
+             (`spinstack mail list`, GET /messages), not delivered",
             messages.display()
         );
         Ok(Self { address, acceptor })
+    }
+
+    /// Runs until the process ends (`spinstack mail serve`).
+    pub async fn wait(mut self) {
+        // Drop aborts what is left in `acceptor`: an already finished task.
+        let acceptor = std::mem::replace(&mut self.acceptor, tokio::spawn(async {}));
+        let _ = acceptor.await;
     }
 
     /// `http://127.0.0.1:<port>`, the value of `mail_api_url`.
@@ -106,6 +121,18 @@ where
 }
 
 async fn answer(store: &Path, request: Request<hyper::body::Incoming>) -> Response<Full<Bytes>> {
+    if request.uri().path() == "/messages" && request.method() == Method::GET {
+        return match stored(store) {
+            Ok(messages) => reply(StatusCode::OK, serde_json::Value::Array(messages)),
+            Err(e) => {
+                tracing::warn!("mail catcher: cannot read the messages: {e:#}");
+                reply(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    serde_json::json!({"ErrorCode": 500, "Message": "Not readable"}),
+                )
+            }
+        };
+    }
     if request.uri().path() != "/email" {
         return reply(
             StatusCode::NOT_FOUND,
@@ -177,11 +204,24 @@ fn reply(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
     response
 }
 
-/// The stored messages of `dir` (`<state>/mail`), oldest first: file, To,
-/// Subject.
-pub fn list(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String, String)>> {
-    let messages = messages_dir(dir);
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(&messages) {
+/// Every message kept in `store` (`<state>/mail/messages`), oldest first.
+fn stored(store: &Path) -> anyhow::Result<Vec<serde_json::Value>> {
+    Ok(message_files(store)?
+        .iter()
+        .map(|path| read_message(path))
+        .collect())
+}
+
+fn read_message(path: &Path) -> serde_json::Value {
+    std::fs::read(path)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default()
+}
+
+/// The message files of `store`, in arrival order (their names sort so).
+fn message_files(messages: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(messages) {
         Ok(entries) => entries
             .filter_map(|entry| entry.ok().map(|e| e.path()))
             .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
@@ -190,13 +230,16 @@ pub fn list(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String, String)>> {
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", messages.display())),
     };
     files.sort();
-    Ok(files
+    Ok(files)
+}
+
+/// The stored messages of `dir` (`<state>/mail`), oldest first: file, To,
+/// Subject.
+pub fn list(dir: &Path) -> anyhow::Result<Vec<(PathBuf, String, String)>> {
+    Ok(message_files(&messages_dir(dir))?
         .into_iter()
         .map(|path| {
-            let message: serde_json::Value = std::fs::read(&path)
-                .ok()
-                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-                .unwrap_or_default();
+            let message = read_message(&path);
             let field = |name: &str| message[name].as_str().unwrap_or("").to_owned();
             (path, field("To"), field("Subject"))
         })
