@@ -46,6 +46,8 @@ pub fn messages_dir(dir: &Path) -> PathBuf {
 impl EmbeddedMail {
     /// Serves on a loopback port, keeping messages in `dir/messages`.
     pub async fn start(dir: &Path) -> anyhow::Result<Self> {
+        // The port file is in `dir`, which a fresh state directory lacks.
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let port = secrets::loopback_port(&dir.join("port"))?;
         Self::start_on(dir, SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await
     }
