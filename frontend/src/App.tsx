@@ -5,6 +5,7 @@ import { Alert } from "./components/Alert";
 import { Page } from "./components/Page";
 import { VerifyEmailBanner } from "./components/VerifyEmailBanner";
 import { AdminPage } from "./pages/AdminPage";
+import { ConfirmEmailPage } from "./pages/ConfirmEmailPage";
 import { ForgotPasswordPage } from "./pages/ForgotPasswordPage";
 import { LoginPage } from "./pages/LoginPage";
 import { ProfilePage } from "./pages/ProfilePage";
@@ -126,6 +127,8 @@ function Routes() {
       return <ResetPasswordPage />;
     case "/verify-email":
       return <VerifyEmailPage />;
+    case "/confirm-email":
+      return <ConfirmEmailPage />;
     case "/uploads":
       return signedIn ? <UploadsPage /> : needSignIn;
     case "/profile":

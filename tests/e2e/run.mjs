@@ -13,7 +13,7 @@
 // Ends with "N passed, N failed".
 
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
@@ -182,6 +182,47 @@ function linkIn(message, page) {
   return match[0];
 }
 
+/** RFC 4648 base32 (A-Z, 2-7; spaces and padding ignored) to bytes. */
+function base32Decode(text) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  const out = [];
+  let value = 0;
+  let bits = 0;
+  for (const char of text.replace(/[\s=]/g, "").toUpperCase()) {
+    const index = alphabet.indexOf(char);
+    if (index < 0) throw new Error(`not base32: ${JSON.stringify(char)}`);
+    value = (value << 5) | index;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((value >>> bits) & 0xff);
+      value &= (1 << bits) - 1;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/**
+ * The code an authenticator app shows at `unixSeconds` for a base32 secret
+ * (RFC 6238: HMAC-SHA-1 over the 8-byte big-endian count of 30 s steps,
+ * RFC 4226's dynamic truncation, 6 digits). The test's own, so that it
+ * checks the server rather than sharing its code.
+ */
+function totp(secret, unixSeconds = Date.now() / 1000) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+  const mac = createHmac("sha1", base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+/**
+ * A code for the next 30 s step. The server accepts one step of skew either
+ * way but never a step at or before the last one it accepted, so right
+ * after a code was used (a confirm, a login) only the next step's is good.
+ */
+const nextTotp = (secret) => totp(secret, Date.now() / 1000 + 30);
+
 // ---------------------------------------------------------------- tests
 
 const tests = [];
@@ -276,13 +317,15 @@ test("profile: change the name, and the password (current one required)", async 
   await page.reload();
   await heading(page, "Profile");
   await page.waitForFunction(() => document.querySelector("input[name=name]")?.value === "Erin Renamed");
-  await page.getByLabel("Current password").fill("not-the-password");
+  // The address form has a "Current password" too: this is the password form's.
+  const passwordForm = page.locator("form", { has: page.getByRole("heading", { name: "Password", exact: true }) });
+  await passwordForm.getByLabel("Current password").fill("not-the-password");
   await page.getByLabel("New password", { exact: true }).fill("erin-password-2");
   await page.getByLabel("New password, again").fill("erin-password-2");
   await page.getByRole("button", { name: "Change password" }).click();
   await page.locator(".card .alert-error").first().waitFor();
   await shot(page, "profile-error");
-  await page.getByLabel("Current password").fill(user.password);
+  await passwordForm.getByLabel("Current password").fill(user.password);
   await page.getByLabel("New password", { exact: true }).fill("erin-password-2");
   await page.getByLabel("New password, again").fill("erin-password-2");
   await page.getByRole("button", { name: "Change password" }).click();
@@ -477,6 +520,141 @@ test("forgot password: the mailed link sets a new password; the verification lin
   await heading(page, "Log in");
 });
 
+test("email change: a link to the new address moves the account; the old address is told", async ({ page, base, mailDir }) => {
+  requireComponent("users");
+  if (!mailDir) return "skipped (E2E_BASE_URL: no mail catcher to read)";
+  const person = {
+    email: `moving-${unique}@e2e.example.com`,
+    next: `moved-${unique}@e2e.example.com`,
+    password: "moving-password-1",
+  };
+  const registered = await page.request.post(`${base}/api/auth/register`, {
+    data: { email: person.email, password: person.password, name: "Mo Ving" },
+  });
+  equal(registered.status(), 201, "register");
+  await login(page, base, person.email, person.password);
+  await heading(page, "Uploads");
+  await page.goto(`${base}/profile`);
+  await heading(page, "Profile");
+  const form = page.locator("form", { has: page.getByRole("heading", { name: "Email address" }) });
+  await form.getByLabel("New email address").fill(person.next);
+  await form.getByLabel("Current password").fill(person.password);
+  await form.getByRole("button", { name: "Send a confirmation link" }).click();
+  await page.getByText(`A link is on its way to ${person.next}`).waitFor();
+  await shot(page, "email-change-sent");
+  // Nothing moved yet: the profile still shows the old address.
+  await page.getByText(person.email, { exact: true }).waitFor();
+
+  const link = await mailTo(mailDir, person.next, "Confirm your new email address");
+  await page.goto(`${base}${linkIn(link, "confirm-email")}`);
+  await page.getByText("Your account has its new address now").waitFor();
+  equal(new URL(page.url()).hash, "", "the token leaves the address bar");
+  await shot(page, "email-change-confirmed");
+  const notice = await mailTo(mailDir, person.email, "Your email address was changed");
+  assert(notice.TextBody.includes(person.next), "the old address is told the new one");
+
+  await page.getByRole("button", { name: "Log out" }).click();
+  await heading(page, "Log in");
+  await login(page, base, person.email, person.password);
+  await page.getByRole("alert").waitFor();
+  await login(page, base, person.next, person.password);
+  await heading(page, "Uploads");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await heading(page, "Log in");
+});
+
+test("two-factor sign-in: turn it on from the QR code, log in with a code and with a recovery code, turn it off", async ({ page, context, base }) => {
+  requireComponent("auth");
+  // The test's TOTP against RFC 6238's SHA-1 vector (key "12345678901234567890", T = 59 s).
+  equal(totp("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 59), "287082", "the test's TOTP matches RFC 6238");
+  const person = { email: `two-factor-${unique}@e2e.example.com`, password: "two-factor-password-1" };
+  const registered = await page.request.post(`${base}/api/auth/register`, {
+    data: { email: person.email, password: person.password, name: "Tess Two-Factor" },
+  });
+  equal(registered.status(), 201, "register");
+  await login(page, base, person.email, person.password);
+  await heading(page, "Uploads");
+  const violations = [];
+  const onConsole = (m) => m.type() === "error" && /Content Security Policy/i.test(m.text()) && violations.push(m.text());
+  page.on("console", onConsole);
+
+  // Turn it on: password, the QR code and the key, the first code.
+  await page.goto(`${base}/profile`);
+  await heading(page, "Profile");
+  const card = page.getByRole("region", { name: "Two-factor sign-in" });
+  await card.getByText("Off.").waitFor();
+  await card.getByRole("button", { name: "Turn on" }).click();
+  await card.getByLabel("Password", { exact: true }).fill(person.password);
+  await card.getByRole("button", { name: "Continue" }).click();
+  const qr = card.getByRole("img", { name: "QR code with the key for your authenticator app" });
+  await qr.waitFor();
+  // Drawn by the lazily loaded encoder, inline (the CSP allows no data: image).
+  const modules = (await qr.locator("path").getAttribute("d")).match(/M/g)?.length ?? 0;
+  assert(modules > 200, `the QR code has its modules (${modules})`);
+  const secret = (await card.locator(".totp-secret").textContent()).replace(/\s/g, "");
+  assert(/^[A-Z2-7]{32}$/.test(secret), `a 160-bit base32 key is shown as text (${secret})`);
+  page.off("console", onConsole);
+  equal(violations.length, 0, `CSP violations while drawing the QR code: ${violations.join(" | ")}`);
+  await shot(page, "two-factor-qr");
+  await card.getByLabel("Code from the app").fill(totp(secret));
+  await card.getByRole("button", { name: "Turn on" }).click();
+  await card.getByRole("heading", { name: "Save these recovery codes now" }).waitFor();
+  const codes = (await card.getByRole("list", { name: "Recovery codes" }).getByRole("listitem").allTextContents()).map((c) => c.trim());
+  equal(codes.length, 10, "ten recovery codes");
+  assert(codes.every((c) => /^[0-9a-z]{5}-[0-9a-z]{5}$/.test(c)), `recovery codes look like xxxxx-xxxxx (${codes.join(" ")})`);
+  await shot(page, "two-factor-recovery-codes");
+  await card.getByRole("button", { name: "Done" }).click();
+  await card.getByText("Two-factor sign-in is on.").waitFor();
+  equal(await card.getByRole("listitem").count(), 0, "the recovery codes are gone once done");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await heading(page, "Log in");
+
+  // The password alone no longer signs in: the code step follows.
+  await login(page, base, person.email, person.password);
+  const code = page.getByLabel("Code", { exact: true });
+  await code.waitFor();
+  await page.getByText("Enter the 6-digit code from your authenticator app (or a recovery code).").waitFor();
+  equal(await context.cookies(base).then((all) => all.some((c) => c.name === "__Host-spinstack-refresh")), false, "no session before the code");
+  await shot(page, "login-code");
+  await code.fill(nextTotp(secret));
+  await page.getByRole("button", { name: "Verify" }).click();
+  await heading(page, "Uploads");
+  // Cookie mode, as the password step asked: the session survives a reload.
+  await page.reload();
+  await heading(page, "Uploads");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await heading(page, "Log in");
+
+  // A recovery code instead of a code: a wrong one is refused and can be retyped.
+  await login(page, base, person.email, person.password);
+  await code.waitFor();
+  await code.fill("zzzzz-zzzzz");
+  await page.getByRole("button", { name: "Verify" }).click();
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  equal((await alert.textContent()).trim(), "The code is wrong or was already used.", "a wrong recovery code's error");
+  await shot(page, "login-code-error");
+  await code.fill(codes[0]);
+  await page.getByRole("button", { name: "Verify" }).click();
+  await heading(page, "Uploads");
+
+  // Turn it off: the spent recovery code does not do, another one does.
+  await page.goto(`${base}/profile`);
+  await heading(page, "Profile");
+  await card.getByText("On.").waitFor();
+  await card.getByRole("button", { name: "Turn off" }).click();
+  await card.getByLabel("Password", { exact: true }).fill(person.password);
+  await card.getByLabel("Code", { exact: true }).fill(codes[0]);
+  await card.getByRole("button", { name: "Turn off two-factor sign-in" }).click();
+  await card.getByText("is wrong or was already used").waitFor();
+  await card.getByLabel("Password", { exact: true }).fill(person.password);
+  await card.getByLabel("Code", { exact: true }).fill(codes[1]);
+  await card.getByRole("button", { name: "Turn off two-factor sign-in" }).click();
+  await card.getByText("Two-factor sign-in is off.").waitFor();
+  await login(page, base, person.email, person.password);
+  await heading(page, "Uploads");
+});
+
 test("a wrong password shows the error", async ({ page, base }) => {
   await login(page, base, user.email, "definitely-wrong");
   const alert = page.getByRole("alert");
@@ -533,6 +711,50 @@ test("admin: users table with pages, change a role, delete a user", async ({ pag
   await page.getByRole("button", { name: `Yes, delete ${target}` }).click();
   await page.getByRole("cell", { name: target, exact: true }).waitFor({ state: "detached" });
   await shot(page, "admin-after-delete");
+  await page.getByRole("button", { name: "Log out" }).click();
+  await heading(page, "Log in");
+});
+
+test("admin: sees who verified their address and who has two-factor sign-in, and resets it", async ({ page, base }) => {
+  requireComponent("users");
+  requireComponent("auth");
+  // Someone who turned it on through the API (body-mode login) and then lost the app and the codes.
+  const person = { email: `lost-phone-${unique}@e2e.example.com`, password: "lost-phone-password-1" };
+  equal((await page.request.post(`${base}/api/auth/register`, { data: { ...person, name: "Lost Phone" } })).status(), 201, "register");
+  const tokens = await page.request.post(`${base}/api/auth/login`, { data: person });
+  equal(tokens.status(), 200, "API login");
+  const auth = { Authorization: `Bearer ${(await tokens.json()).access_token}` };
+  const enrolled = await page.request.post(`${base}/api/auth/totp/enrol`, { headers: auth, data: { password: person.password } });
+  equal(enrolled.status(), 201, "enrol");
+  const { secret } = await enrolled.json();
+  const confirmed = await page.request.post(`${base}/api/auth/totp/confirm`, { headers: auth, data: { code: totp(secret) } });
+  equal(confirmed.status(), 200, "confirm");
+  equal((await page.request.post(`${base}/api/auth/login`, { data: person })).status(), 202, "login now asks for a code");
+
+  await login(page, base, ADMIN_EMAIL, ADMIN_PASSWORD);
+  await heading(page, "Uploads");
+  await page.getByRole("link", { name: "Admin" }).click();
+  await heading(page, "Users");
+  const row = page.getByRole("row").filter({ has: page.getByRole("cell", { name: person.email, exact: true }) });
+  await row.waitFor();
+  equal((await row.locator('td[data-label="Address"]').textContent()).trim(), "not verified", "the new address is not verified");
+  const adminRow = page.getByRole("row").filter({ has: page.getByRole("cell", { name: ADMIN_EMAIL, exact: true }) });
+  if (await adminRow.count()) {
+    equal((await adminRow.locator('td[data-label="Address"]').textContent()).trim(), "verified", "the first admin is verified");
+  }
+  const cell = row.locator('td[data-label="2FA"]');
+  assert((await cell.textContent()).includes("on"), "two-factor sign-in shows as on");
+  await row.getByRole("button", { name: `Reset two-factor sign-in of ${person.email}` }).click();
+  await row.getByRole("group", { name: `Reset two-factor sign-in of ${person.email}?` }).waitFor();
+  await shot(page, "admin-reset-two-factor");
+  await row.getByRole("button", { name: `Yes, reset two-factor sign-in of ${person.email}` }).click();
+  await cell.getByText("off", { exact: true }).waitFor();
+  equal((await cell.textContent()).trim(), "off", "the row shows it off, without a reset button");
+  equal((await page.request.post(`${base}/api/auth/login`, { data: person })).status(), 200, "the password alone signs in again");
+  await page.reload();
+  await heading(page, "Users");
+  await row.waitFor();
+  equal((await cell.textContent()).trim(), "off", "still off after a reload");
   await page.getByRole("button", { name: "Log out" }).click();
   await heading(page, "Log in");
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 import { fakeFetch, json, tokens } from "../test/fakeFetch";
 import { ApiError, NetworkError } from "./problem";
-import { Session, readCookie } from "./session";
+import { Session, challengeRefused, readCookie } from "./session";
 
 const BASE = "http://app.test";
 const COOKIES = "other=1; __Host-spinstack-csrf=csrf-value";
@@ -55,6 +55,77 @@ describe("login", () => {
       withLock: (task) => task(),
     });
     await expect(s.login("a@b.c", "x")).rejects.toBeInstanceOf(NetworkError);
+  });
+});
+
+describe("login with two-factor sign-in on", () => {
+  const CHALLENGE = "c".repeat(43);
+  const challenged = () => json(202, { challenge: CHALLENGE, second_factor: "totp", expires_in: 300 });
+
+  it("answers the challenge of a 202 without signing in", async () => {
+    const { session: s } = session(() => challenged());
+    const heard = vi.fn();
+    s.subscribe(heard);
+    expect(await s.login("ada@example.com", "correct horse")).toEqual({
+      status: "codeNeeded",
+      challenge: CHALLENGE,
+      expiresIn: 300,
+    });
+    expect(s.signedIn).toBe(false);
+    expect(heard).not.toHaveBeenCalled();
+  });
+
+  it("says signedIn for a 200", async () => {
+    const { session: s } = session(() => json(200, tokens("at")));
+    expect(await s.login("ada@example.com", "correct horse")).toEqual({ status: "signedIn" });
+  });
+
+  it("refuses a 202 it cannot read rather than pretend to be signed in", async () => {
+    const { session: s } = session(() => json(202, { status: "accepted" }));
+    const error = await s.login("ada@example.com", "pw").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect(s.signedIn).toBe(false);
+  });
+
+  it("finishes with the challenge and the code, keeping the access token in memory", async () => {
+    const { session: s, calls } = session((call) =>
+      call.path === "/api/auth/login" ? challenged() : json(200, tokens("at-2fa")),
+    );
+    const started = await s.login("ada@example.com", "correct horse");
+    if (started.status !== "codeNeeded") throw new Error("no challenge");
+    const heard = vi.fn();
+    s.subscribe(heard);
+    await s.loginWithCode(started.challenge, " 123 456 ");
+    expect(calls[1].method).toBe("POST");
+    expect(calls[1].path).toBe("/api/auth/login/totp");
+    expect(calls[1].headers.get("Authorization")).toBeNull();
+    // No use_cookie here: the challenge remembers what the login asked for.
+    expect(JSON.parse(calls[1].body)).toEqual({ challenge: CHALLENGE, code: "123 456" });
+    expect(s.accessToken).toBe("at-2fa");
+    expect(heard).toHaveBeenCalledWith(true);
+    expect(window.localStorage.length + window.sessionStorage.length).toBe(0);
+  });
+
+  it("tells a wrong code from a spent or expired challenge", async () => {
+    const wrongCode = { title: "Unauthorized", status: 401, detail: "The code is wrong or was already used.", errors: { code: ["is wrong or was already used"] } };
+    const spent = { title: "Unauthorized", status: 401, detail: "This sign-in has expired.", errors: { challenge: ["is invalid, expired, or already used"] } };
+    for (const [body, refused] of [[wrongCode, false], [spent, true]] as const) {
+      const { session: s } = session(() => json(401, body));
+      const error = await s.loginWithCode(CHALLENGE, "000000").catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ApiError);
+      expect(challengeRefused(error)).toBe(refused);
+      expect(s.signedIn).toBe(false);
+    }
+    expect(challengeRefused(new ApiError({ status: 422, fieldErrors: { challenge: ["is required"] } }))).toBe(false);
+    expect(challengeRefused(new Error("x"))).toBe(false);
+  });
+
+  it("keeps the wait of a 429 (too many wrong codes)", async () => {
+    const { session: s } = session(() => json(429, { title: "Too Many Requests", status: 429 }, { "Retry-After": "600" }));
+    const error = (await s.loginWithCode(CHALLENGE, "000000").catch((e: unknown) => e)) as ApiError;
+    expect(error.status).toBe(429);
+    expect(error.retryAfter).toBe(600);
+    expect(challengeRefused(error)).toBe(false);
   });
 });
 

@@ -7,12 +7,24 @@
 // request once. Refreshes are single-flight within the page and serialized
 // across tabs (Web Locks), because a refresh token is single-use: two tabs
 // spending the same one at once would look like theft and end the session.
+//
+// A login is one or two steps: for an account with two-factor sign-in on,
+// the password step answers 202 with a challenge instead of tokens, and
+// `loginWithCode` spends it with a code from the authenticator app (or a
+// recovery code). The challenge stays in the caller's memory only.
 
 import { ApiError, NetworkError, errorFromResponse } from "./problem";
 import type { components } from "./schema";
 
 export type User = components["schemas"]["User"];
 export type RegisterRequest = components["schemas"]["RegisterRequest"];
+export type LoginChallenge = components["schemas"]["LoginChallenge"];
+
+/** What the password step of a login came to. */
+export type LoginResult =
+  | { status: "signedIn" }
+  /** The password is right; a code must follow (`loginWithCode`) within `expiresIn` seconds. */
+  | { status: "codeNeeded"; challenge: string; expiresIn: number };
 
 /** What login and refresh return in cookie mode. */
 export interface CookieTokens {
@@ -111,13 +123,45 @@ export class Session {
     }
   }
 
-  /** Signs in; the refresh token goes to the HttpOnly cookie. */
-  async login(email: string, password: string): Promise<void> {
+  /**
+   * The password step of a login: signed in (the refresh token goes to the
+   * HttpOnly cookie), or, with two-factor sign-in on, a challenge for
+   * `loginWithCode`.
+   */
+  async login(email: string, password: string): Promise<LoginResult> {
     const response = await this.post("/api/auth/login", {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ email, password, use_cookie: true }),
     });
     if (!response.ok) throw await errorFromResponse(response);
+    if (response.status === 202) {
+      const body = (await response.json()) as Partial<LoginChallenge>;
+      // The only second factor there is; anything else is a server this app does not know.
+      if (typeof body.challenge !== "string" || body.second_factor !== "totp") {
+        throw new ApiError({ status: 502, detail: "The server asked for a kind of sign-in this app does not know." });
+      }
+      return { status: "codeNeeded", challenge: body.challenge, expiresIn: body.expires_in ?? 300 };
+    }
+    await this.startSession(response);
+    return { status: "signedIn" };
+  }
+
+  /**
+   * The second step: a 6-digit code (spaces allowed) or a recovery code
+   * for the challenge `login` gave. The answer is in the cookie mode the
+   * login asked for. A wrong code leaves the challenge usable; see
+   * `challengeRefused` for one that is spent or expired.
+   */
+  async loginWithCode(challenge: string, code: string): Promise<void> {
+    const response = await this.post("/api/auth/login/totp", {
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ challenge, code: code.trim() }),
+    });
+    if (!response.ok) throw await errorFromResponse(response);
+    await this.startSession(response);
+  }
+
+  private async startSession(response: Response): Promise<void> {
     const tokens = (await response.json()) as CookieTokens;
     this.setToken(tokens.access_token);
   }
@@ -215,6 +259,14 @@ export class Session {
       throw new NetworkError();
     }
   }
+}
+
+/**
+ * Whether `loginWithCode` failed because the challenge itself is no longer
+ * good (expired, spent, unknown): the person must give the password again.
+ */
+export function challengeRefused(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 401 && error.field("challenge").length > 0;
 }
 
 /** Throws the response's problem as an ApiError unless it is a success. */

@@ -5,7 +5,7 @@
 import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useState } from "react";
 import { type ApiClient, type User, createApiClient, unwrap } from "../api/client";
 import { messageFor } from "../api/problem";
-import { Session } from "../api/session";
+import { type LoginResult, Session } from "../api/session";
 
 export type AuthStatus = "loading" | "signedOut" | "signedIn";
 
@@ -19,7 +19,10 @@ export interface Auth {
   restoreError: string | null;
   session: Session;
   api: ApiClient;
-  login(email: string, password: string): Promise<void>;
+  /** The password step; with two-factor sign-in on, a challenge for `loginWithCode`. */
+  login(email: string, password: string): Promise<LoginResult>;
+  /** The second step of a login, with a code from the authenticator app or a recovery code. */
+  loginWithCode(challenge: string, code: string): Promise<void>;
   logout(): Promise<void>;
   reloadUser(): Promise<void>;
   setUser(user: User): void;
@@ -84,14 +87,27 @@ export function AuthProvider({ session, children }: { session: Session; children
     };
   }, [session, reloadUser]);
 
+  const signedIn = useCallback(async () => {
+    setRestoreError(null);
+    await reloadUser();
+    setStatus("signedIn");
+  }, [reloadUser]);
+
   const login = useCallback(
     async (email: string, password: string) => {
-      await session.login(email, password);
-      setRestoreError(null);
-      await reloadUser();
-      setStatus("signedIn");
+      const result = await session.login(email, password);
+      if (result.status === "signedIn") await signedIn();
+      return result;
     },
-    [session, reloadUser],
+    [session, signedIn],
+  );
+
+  const loginWithCode = useCallback(
+    async (challenge: string, code: string) => {
+      await session.loginWithCode(challenge, code);
+      await signedIn();
+    },
+    [session, signedIn],
   );
 
   const logout = useCallback(async () => {
@@ -112,11 +128,12 @@ export function AuthProvider({ session, children }: { session: Session; children
       session,
       api,
       login,
+      loginWithCode,
       logout,
       reloadUser,
       setUser: setUserState,
     }),
-    [status, user, userError, restoreError, session, api, login, logout, reloadUser],
+    [status, user, userError, restoreError, session, api, login, loginWithCode, logout, reloadUser],
   );
   return <AuthContext.Provider value={value}>{children}</AuthContext.Provider>;
 }

@@ -38,3 +38,12 @@ export function Field({ label, errors = [], hint, id, ...input }: FieldProps) {
     </div>
   );
 }
+
+/** The password the user has now, asked before a change to the account. */
+export function CurrentPasswordField({
+  label = "Current password",
+  name = "current_password",
+  ...rest
+}: Omit<FieldProps, "label" | "type" | "autoComplete" | "required"> & { label?: string }) {
+  return <Field label={label} name={name} type="password" autoComplete="current-password" required {...rest} />;
+}

@@ -1,4 +1,4 @@
-import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { App } from "../App";
 import { Session } from "../api/session";
@@ -88,7 +88,8 @@ describe("login page", () => {
     await submit("ada@example.com", "wrong-password");
     const alert = await screen.findByRole("alert");
     expect(alert.textContent).toBe("Wrong email or password.");
-    expect(document.activeElement).toBe(alert);
+    // The alert takes focus in an effect, which may run just after the alert shows.
+    await waitFor(() => expect(document.activeElement).toBe(alert));
     expect((screen.getByLabelText("Password") as HTMLInputElement).value).toBe("");
   });
 
@@ -205,6 +206,60 @@ describe("account links", () => {
     expect(window.location.hash).toBe("");
   });
 
+  it("moves the account to the new address once, from the fragment", async () => {
+    window.history.replaceState(null, "", "/confirm-email#token=change_1");
+    const { calls } = renderApp((call) =>
+      call.path === "/api/auth/email-change/confirm" ? new Response(null, { status: 204 }) : notFound(),
+    );
+    expect((await screen.findByRole("status")).textContent).toContain("Your account has its new address now");
+    const posts = calls.filter((c) => c.path === "/api/auth/email-change/confirm");
+    expect(posts).toHaveLength(1);
+    expect(JSON.parse(posts[0].body)).toEqual({ token: "change_1" });
+    expect(window.location.hash).toBe("");
+  });
+
+  it("says when the new address was taken before the link was used", async () => {
+    window.history.replaceState(null, "", "/confirm-email#token=late");
+    renderApp(() =>
+      json(409, { title: "Conflict", status: 409, detail: "Another account has this address now: ask for a link to another one." }),
+    );
+    expect((await screen.findByRole("alert")).textContent).toContain("Another account has this address now");
+  });
+
+  it("asks for an address change with the password and says where the link went", async () => {
+    window.history.replaceState(null, "", "/profile");
+    const { calls } = renderApp(
+      (call) => {
+        if (call.path === "/api/auth/refresh") return json(200, tokens("at"));
+        if (call.path === "/api/users/me" && call.method === "GET") return json(200, { ...ada, email_verified_at: "2025-02-01T00:00:00Z" });
+        if (call.path === "/api/users/me" && call.method === "PATCH") {
+          const body = JSON.parse(call.body);
+          if (body.current_password !== "right password") {
+            return json(422, { title: "Unprocessable Content", status: 422, detail: "Check the fields.", errors: { current_password: ["is not your current password"] } });
+          }
+          return json(202, { message: "A link to confirm the new address is on its way to it." });
+        }
+        return notFound();
+      },
+      "__Host-spinstack-csrf=abc",
+    );
+    const form = (await screen.findByRole("heading", { name: "Email address" })).closest("form")!;
+    const email = form.querySelector<HTMLInputElement>('input[name="email"]')!;
+    const password = form.querySelector<HTMLInputElement>('input[name="current_password"]')!;
+    fireEvent.change(email, { target: { value: "ada.new@example.com" } });
+    fireEvent.change(password, { target: { value: "wrong" } });
+    fireEvent.click(screen.getByRole("button", { name: "Send a confirmation link" }));
+    expect(await screen.findByText("is not your current password")).toBeTruthy();
+    expect(password.value).toBe("");
+    fireEvent.change(password, { target: { value: "right password" } });
+    fireEvent.click(screen.getByRole("button", { name: "Send a confirmation link" }));
+    expect(await screen.findByText(/A link is on its way to ada.new@example.com/)).toBeTruthy();
+    const patches = calls.filter((c) => c.path === "/api/users/me" && c.method === "PATCH");
+    expect(JSON.parse(patches[1].body)).toEqual({ email: "ada.new@example.com", current_password: "right password" });
+    // The account keeps its address until the link is used.
+    expect(screen.getByText("ada@example.com")).toBeTruthy();
+  });
+
   it("reminds a signed-in user with an unconfirmed address and resends the link", async () => {
     window.history.replaceState(null, "", "/profile");
     const { calls } = renderApp(
@@ -235,7 +290,9 @@ describe("forms", () => {
   it("refuses a new password typed differently twice without asking the server", async () => {
     window.history.replaceState(null, "", "/profile");
     const { calls } = signedInAs(ada, () => undefined);
-    fireEvent.change(await screen.findByLabelText("Current password"), { target: { value: "old password" } });
+    // The address form has a "Current password" too: this one is the password form's.
+    const form = (await screen.findByRole("heading", { name: "Password" })).closest("form")!;
+    fireEvent.change(within(form).getByLabelText("Current password"), { target: { value: "old password" } });
     fireEvent.change(screen.getByLabelText(/^New password$/), { target: { value: "new password 1" } });
     fireEvent.change(screen.getByLabelText("New password, again"), { target: { value: "new password 2" } });
     fireEvent.click(screen.getByRole("button", { name: "Change password" }));

@@ -4,6 +4,7 @@ import { messageFor } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
 import { Page } from "../components/Page";
+import { ResetTwoFactor } from "../components/ResetTwoFactor";
 import { formatDate } from "../format";
 
 const PAGE_SIZE = 20;
@@ -67,6 +68,21 @@ function UserRow({
         {self && <span className="muted"> (you)</span>}
       </td>
       <td data-label="Email">{user.email}</td>
+      <td data-label="Address">
+        {user.email_verified_at ? (
+          <span className="badge badge-ready" title={`Verified ${formatDate(user.email_verified_at)}`}>
+            verified
+          </span>
+        ) : (
+          <span className="badge">not verified</span>
+        )}
+      </td>
+      <td data-label="2FA">
+        <span className="two-factor-cell">
+          {user.totp_enabled ? <span className="badge badge-on">on</span> : <span className="muted">off</span>}
+          {user.totp_enabled && <ResetTwoFactor user={user} onChanged={onChanged} onError={onError} />}
+        </span>
+      </td>
       <td data-label="Role">
         <label htmlFor={selectId} className="visually-hidden">
           Role of {user.email}
@@ -168,6 +184,8 @@ export function AdminPage() {
           <tr>
             <th scope="col">Name</th>
             <th scope="col">Email</th>
+            <th scope="col">Address</th>
+            <th scope="col">2FA</th>
             <th scope="col">Role</th>
             <th scope="col">Created</th>
             <th scope="col">

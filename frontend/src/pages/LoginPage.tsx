@@ -3,6 +3,7 @@ import { messageFor } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
 import { Field } from "../components/Field";
+import { LoginCodeForm } from "../components/LoginCodeForm";
 import { Page } from "../components/Page";
 import { useFormSubmit } from "../components/useFormSubmit";
 import { Link, navigate, useLocation } from "../router";
@@ -17,23 +18,47 @@ export function LoginPage() {
   const { query } = useLocation();
   const [email, setEmail] = useState(query.get("email") ?? "");
   const [password, setPassword] = useState("");
+  // With two-factor sign-in on, the password step's challenge (memory only).
+  const [challenge, setChallenge] = useState<string | null>(null);
+  // Why the person is back at the password step (a spent or expired challenge).
+  const [restarted, setRestarted] = useState<string | null>(null);
   const registered = query.get("registered") === "1";
   const reset = query.get("reset") === "1";
+  const done = () => navigate(safeNext(query.get("next")), { replace: true });
 
   const { busy, error, fieldErrors, onSubmit } = useFormSubmit(
     async () => {
-      await auth.login(email, password);
-      navigate(safeNext(query.get("next")), { replace: true });
+      setRestarted(null);
+      const result = await auth.login(email, password);
+      setPassword("");
+      if (result.status === "codeNeeded") setChallenge(result.challenge);
+      else done();
     },
     () => setPassword(""),
   );
 
+  if (challenge !== null) {
+    return (
+      <Page title="Log in">
+        <LoginCodeForm
+          challenge={challenge}
+          onSignedIn={done}
+          onRestart={(reason) => {
+            setChallenge(null);
+            setRestarted(reason);
+          }}
+        />
+      </Page>
+    );
+  }
+
   return (
     <Page title="Log in">
-      {registered && !error && (
+      {restarted && !error && <Alert focus>{restarted}</Alert>}
+      {registered && !error && !restarted && (
         <Alert kind="success">Your account is ready: we sent you a link to confirm your address. Log in to continue.</Alert>
       )}
-      {reset && !error && <Alert kind="success">Your password is changed. Log in with the new one.</Alert>}
+      {reset && !error && !restarted && <Alert kind="success">Your password is changed. Log in with the new one.</Alert>}
       {auth.restoreError && !error && <Alert>{auth.restoreError}</Alert>}
       {error != null && (
         <Alert focus>

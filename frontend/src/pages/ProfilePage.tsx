@@ -3,8 +3,10 @@ import { unwrap } from "../api/client";
 import { ApiError, messageFor } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
-import { Field } from "../components/Field";
+import { EmailChangeForm } from "../components/EmailChangeForm";
+import { CurrentPasswordField, Field } from "../components/Field";
 import { Page } from "../components/Page";
+import { TwoFactorSettings } from "../components/TwoFactorSettings";
 import { useFormSubmit } from "../components/useFormSubmit";
 
 function NameForm() {
@@ -17,7 +19,9 @@ function NameForm() {
 
   const { busy, error, fieldErrors, onSubmit } = useFormSubmit(async () => {
     setSaved(false);
-    setUser(unwrap(await api.PATCH("/api/users/me", { body: { name } })));
+    const updated = unwrap(await api.PATCH("/api/users/me", { body: { name } }));
+    // Without `email` in the body the answer is 200 with the account (202 is an email change's).
+    if ("id" in updated) setUser(updated);
     setSaved(true);
   });
   return (
@@ -55,7 +59,9 @@ function PasswordForm() {
     if (next !== confirm) {
       throw new ApiError({ status: 422, detail: "The new passwords do not match.", fieldErrors: { confirm: ["Type the same new password twice."] } });
     }
-    setUser(unwrap(await api.PATCH("/api/users/me", { body: { password: next, current_password: current } })));
+    const updated = unwrap(await api.PATCH("/api/users/me", { body: { password: next, current_password: current } }));
+    // Without `email` in the body the answer is 200 with the account (202 is an email change's).
+    if ("id" in updated) setUser(updated);
     setSaved(true);
     setCurrent("");
     setNext("");
@@ -66,12 +72,7 @@ function PasswordForm() {
       <h2 id="password-heading">Password</h2>
       {error != null && <Alert>{messageFor(error)}</Alert>}
       {saved && <Alert kind="success">Your password was changed.</Alert>}
-      <Field
-        label="Current password"
-        type="password"
-        name="current_password"
-        autoComplete="current-password"
-        required
+      <CurrentPasswordField
         value={current}
         errors={field("current_password")}
         onChange={(e) => setCurrent(e.target.value)}
@@ -121,7 +122,9 @@ export function ProfilePage() {
       )}
       <div className="cards">
         <NameForm />
+        <EmailChangeForm />
         <PasswordForm />
+        <TwoFactorSettings />
       </div>
     </Page>
   );

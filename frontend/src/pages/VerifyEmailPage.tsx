@@ -1,43 +1,16 @@
-import { useEffect, useRef, useState } from "react";
 import { ensure } from "../api/client";
-import { messageFor } from "../api/problem";
 import { useAuth } from "../auth/AuthContext";
 import { Alert } from "../components/Alert";
 import { Page } from "../components/Page";
-import { takeLinkToken } from "../linkToken";
+import { useSpendLinkToken } from "../components/useSpendLinkToken";
 import { Link } from "../router";
-
-type State = { kind: "working" } | { kind: "done" } | { kind: "failed"; message: string };
 
 /** The page a verification mail links to: spends the link's token once. */
 export function VerifyEmailPage() {
-  const { api, status, reloadUser } = useAuth();
-  const [state, setState] = useState<State>({ kind: "working" });
-  // A token works once: the request must not be sent twice (React runs
-  // effects twice in development), so the first run keeps it here.
-  const sent = useRef(false);
-
-  useEffect(() => {
-    if (sent.current) return;
-    sent.current = true;
-    const token = takeLinkToken();
-    if (!token) {
-      setState({ kind: "failed", message: "This link is incomplete." });
-      return;
-    }
-    (async () => {
-      try {
-        ensure(await api.POST("/api/auth/verify-email", { body: { token } }));
-        setState({ kind: "done" });
-      } catch (e) {
-        setState({ kind: "failed", message: messageFor(e) });
-      }
-    })();
-  }, [api]);
-
-  useEffect(() => {
-    if (state.kind === "done" && status === "signedIn") void reloadUser();
-  }, [state.kind, status, reloadUser]);
+  const { api, status } = useAuth();
+  const state = useSpendLinkToken(async (token) => {
+    ensure(await api.POST("/api/auth/verify-email", { body: { token } }));
+  });
 
   return (
     <Page title="Confirm your email address">

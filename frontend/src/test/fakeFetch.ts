@@ -39,7 +39,7 @@ export const tokens = (access: string) => ({
   csrf_token: "csrf",
 });
 
-/** A user as `GET /api/users/me` returns one (address not verified yet). */
+/** A user as `GET /api/users/me` returns one (address not verified yet, two-factor sign-in off). */
 export const ada = {
   id: "6b0e7c52-1f3a-4d8e-a9b2-0c4d5e6f7a81",
   email: "ada@example.com",
@@ -48,4 +48,5 @@ export const ada = {
   created_at: "2025-01-31T09:15:00Z",
   updated_at: "2025-01-31T09:15:00Z",
   email_verified_at: null as string | null,
+  totp_enabled: false,
 };
