@@ -5,7 +5,8 @@
 # first-load budget, then the end-to-end run in Debian's Chromium against
 # `spinstack up` (needs target/debug/spinstack and the built components).
 #
-# Needs Node 20 and /usr/bin/chromium (.ci/run installs it; no browser is
+# Needs Node 20, zbarimg (zbar-tools: the two-factor test reads the QR code)
+# and /usr/bin/chromium (.ci/run installs them; no browser is
 # ever downloaded).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

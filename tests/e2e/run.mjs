@@ -12,7 +12,7 @@
 // Screenshots of every page go to tests/e2e/screenshots/ (gitignored).
 // Ends with "N passed, N failed".
 
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { createHash, createHmac } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, chmodSync, existsSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -180,6 +180,17 @@ function linkIn(message, page) {
   const match = new RegExp(`/${page}#token=[A-Za-z0-9_-]+`).exec(message.TextBody);
   assert(match, `a /${page} link in the mail`);
   return match[0];
+}
+
+/** The text of the QR code in a PNG, decoded by Debian's zbarimg (zbar-tools). */
+function scanQr(png) {
+  const file = join(mkdtempSync(join(tmpdir(), "e2e-qr-")), "qr.png");
+  writeFileSync(file, png);
+  try {
+    return execFileSync("zbarimg", ["-q", "--raw", file], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+  } finally {
+    rmSync(dirname(file), { recursive: true, force: true });
+  }
 }
 
 /** RFC 4648 base32 (A-Z, 2-7; spaces and padding ignored) to bytes. */
@@ -593,6 +604,10 @@ test("two-factor sign-in: turn it on from the QR code, log in with a code and wi
   assert(modules > 200, `the QR code has its modules (${modules})`);
   const secret = (await card.locator(".totp-secret").textContent()).replace(/\s/g, "");
   assert(/^[A-Z2-7]{32}$/.test(secret), `a 160-bit base32 key is shown as text (${secret})`);
+  // What a phone reads from the drawn code: Debian's zbar decodes it.
+  const scanned = scanQr(await qr.screenshot());
+  assert(scanned.startsWith("otpauth://totp/Spinstack:"), `the QR code is an otpauth URI (${scanned})`);
+  equal(new URL(scanned).searchParams.get("secret"), secret, "the QR code carries the key shown as text");
   page.off("console", onConsole);
   equal(violations.length, 0, `CSP violations while drawing the QR code: ${violations.join(" | ")}`);
   await shot(page, "two-factor-qr");
