@@ -40,7 +40,7 @@ cargo test --locked -p spinstack-shared -p health -p auth -p users -p uploads -p
 # The app's tests and the HTTP suite again on a Postgres that behaves as Spin
 # 4.0.0-4.0.2's client does (README, "Running on Spin").
 SPINSTACK_TEST_POSTGRES_COMPAT=spin-4.0.2 cargo test --locked -p spinstack -p http-suite \
-    --test auth --test auth_tokens --test accounts --test two_factor --test email_change --test users --test users_cache --test uploads --test health --test events --test web
+    --test auth --test auth_tokens --test accounts --test two_factor --test email_change --test mailed_links --test users --test users_cache --test uploads --test health --test events --test web
 
 echo "== web app: Vitest, build budget, end-to-end in Chromium"
 scripts/frontend-test.sh

@@ -66,7 +66,8 @@ step "up --wait from a clean state"
 up
 
 step "the HTTP suite over HTTPS through nginx"
-(cd "$root" && SPINSTACK_BASE_URL="$BASE" SPINSTACK_CA_CERT="$CA" cargo test --locked -q -p http-suite)
+(cd "$root" && SPINSTACK_BASE_URL="$BASE" SPINSTACK_CA_CERT="$CA" \
+    SPINSTACK_MAIL_URL="http://127.0.0.1:$mail_port" cargo test --locked -q -p http-suite)
 
 step "http:// answers 301 to https://"
 location="$(curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' "http://127.0.0.1:$http_port/health")"

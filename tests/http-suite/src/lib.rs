@@ -7,9 +7,11 @@
 //! at the end of the test binary. For an `https://` base URL,
 //! `SPINSTACK_CA_CERT` names the PEM roots to trust: the compose stack's
 //! development CA, or `/etc/ssl/certs/ca-certificates.crt` for a public
-//! certificate.
+//! certificate. `SPINSTACK_MAIL_URL` names the deployment's mail catcher
+//! (its `GET /messages`), for the tests of mailed links.
 
 pub mod accounts;
+pub mod mail;
 pub mod sse;
 pub mod totp;
 
@@ -33,6 +35,24 @@ pub fn base_url() -> String {
     }
     static SPAWNED: OnceLock<String> = OnceLock::new();
     SPAWNED.get_or_init(spawn_local_host).clone()
+}
+
+/// The mail catcher's base URL, if the deployment has one a test can read:
+/// `SPINSTACK_MAIL_URL` (the compose stack's `mail` service), else, for the
+/// host this binary starts, its embedded catcher (its port is in the state
+/// directory). `None` for a deployment that sends real mail.
+pub fn mail_url() -> Option<String> {
+    if let Ok(url) = std::env::var("SPINSTACK_MAIL_URL") {
+        return Some(url.trim_end_matches('/').to_owned());
+    }
+    if std::env::var("SPINSTACK_BASE_URL").is_ok() {
+        return None;
+    }
+    base_url();
+    let guard = LOCAL_HOST.lock().unwrap_or_else(PoisonError::into_inner);
+    let state = guard.as_ref()?.state.clone();
+    let port = std::fs::read_to_string(state.join("mail/port")).ok()?;
+    Some(format!("http://127.0.0.1:{}", port.trim()))
 }
 
 /// The host this test binary started, and its state directory (compiled
