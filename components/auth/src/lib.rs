@@ -41,7 +41,9 @@ async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
     reply.send(out).await;
     // After the response: a slow or down mail API never delays or fails it.
     if deliver_mail {
-        spinstack_shared::mail::deliver::deliver_due(&spinstack_shared::db::Db::new()).await;
+        let db = spinstack_shared::db::Db::new();
+        password_reset::match_pending(&db);
+        spinstack_shared::mail::deliver::deliver_due(&db).await;
     }
 }
 

@@ -2,9 +2,14 @@
 //! `POST /api/auth/password-reset/confirm` `{token, password}` → 204.
 //!
 //! The request answers the same 202 whether or not the address has an
-//! account, and does the same work either way (a token is made and hashed,
-//! the mail composed, one statement run; delivery is after the response),
-//! so neither the answer nor its timing tells who is registered. Confirming
+//! account, and does the same work either way: a token is made and hashed,
+//! the mail composed, and one row written to `password_reset_requests`
+//! (migration 0008), the same row for any address. Only after the response
+//! ([`match_pending`], also in every later sweep) are the rows matched to
+//! active accounts and turned into a token and a mail. Matching in the
+//! request itself wrote rows for a registered address only, whose commit
+//! waited for a WAL flush: the 202 came twice as slowly for one
+//! (benches/accounts.sh), which told who is registered. Confirming
 //! spends the token, sets the password, marks the address verified (the
 //! link proved it), spends the user's other reset tokens and revokes every
 //! session, all in one statement.
@@ -41,16 +46,53 @@ pub fn request(request: &Request) -> Result<Reply, Problem> {
     let mut params = vec![str_param(email.as_str())];
     params.extend(account_tokens::insert_params(&token, ttl));
     params.extend(outbox::params(&message));
-    Db::new().rows_with(
-        &format!(
-            "target AS (SELECT id, email FROM users WHERE email = $1 AND active), {}, {}",
-            account_tokens::insert_cte("target", Purpose::PasswordReset, 2),
-            outbox::insert_cte("target", 4),
-        ),
-        "SELECT id FROM mail",
+    Db::new().execute(
+        "INSERT INTO password_reset_requests \
+           (email, token_hash, ttl_seconds, id, subject, text_body, html_body) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
         &params,
     )?;
     Ok(Reply::from(accepted()).delivering_mail())
+}
+
+/// Turns the waiting reset requests into tokens and mail for the active
+/// accounts they name, and deletes them all (the unmatched ones were for no
+/// account). Claimed with `SKIP LOCKED`, so replicas split the work. Runs
+/// after a response that asks for mail delivery, before the delivery.
+pub fn match_pending(db: &Db) {
+    let matched = db.rows_with(
+        "claimed AS (DELETE FROM password_reset_requests WHERE id IN ( \
+                       SELECT id FROM password_reset_requests ORDER BY created_at \
+                       LIMIT 100 FOR UPDATE SKIP LOCKED) \
+                     RETURNING *), \
+         target AS (SELECT u.id AS user_id, u.email, c.id, c.token_hash, c.ttl_seconds, \
+                           c.subject, c.text_body, c.html_body, c.created_at \
+                    FROM claimed c JOIN users u ON u.email = c.email AND u.active), \
+         token AS (INSERT INTO account_tokens (token_hash, user_id, purpose, email, expires_at) \
+                   SELECT token_hash, user_id, 'password_reset', email, \
+                          created_at + make_interval(secs => ttl_seconds) FROM target), \
+         mail AS (INSERT INTO mail_outbox (id, recipient, subject, text_body, html_body) \
+                  SELECT id, email, subject, text_body, html_body FROM target RETURNING id)",
+        "SELECT (SELECT count(*) FROM claimed) AS claimed, (SELECT count(*) FROM mail) AS mailed",
+        &[],
+    );
+    match matched {
+        Ok(rows) => {
+            let row = rows.rows().next();
+            let count = |name: &str| row.as_ref().and_then(|r| r.get::<i64>(name)).unwrap_or(0);
+            if count("claimed") > 0 {
+                eprintln!(
+                    "auth: {} password reset requests, {} for an account",
+                    count("claimed"),
+                    count("mailed")
+                );
+            }
+        }
+        Err(problem) => eprintln!(
+            "auth: cannot match password reset requests: {}",
+            problem.detail
+        ),
+    }
 }
 
 /// The one answer to a reset request.

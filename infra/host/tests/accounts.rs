@@ -70,6 +70,24 @@ async fn reset_answers_alike_for_unknown_and_known_addresses_and_the_link_works(
 
     let ada = wait_for(2, || mail_to(&project, "ada@example.com")).await;
     assert!(mail_to(&project, "nobody@example.com").is_empty());
+    // Both requests were taken alike and matched after their answers: none
+    // is left waiting, and the unknown address got no token.
+    let db = common::database::connect(&project.db.url).await;
+    let waiting: i64 = db
+        .query_one("SELECT count(*) FROM password_reset_requests", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(waiting, 0);
+    let tokens: i64 = db
+        .query_one(
+            "SELECT count(*) FROM account_tokens WHERE purpose = 'password_reset'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tokens, 1, "one token, for the registered address");
     let reset = ada
         .iter()
         .find(|m| m["Subject"] == "Reset your password")
