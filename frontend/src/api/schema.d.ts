@@ -225,7 +225,7 @@ export interface paths {
         put?: never;
         /**
          * Mail a link to reset the password
-         * @description If an active account has this address, mails it a link to the web app, `{public_url}/reset-password#token=...`, valid for 30 minutes (`password_reset_ttl_seconds`). The answer is the same 202, with the same body and the same work done, whether or not the account exists, so it does not reveal who is registered. The mail is written in the same transaction as its token and delivered after the response; a mail provider that is down delays it, never fails the request.
+         * @description If an active account has this address, mails it a link to the web app, `{public_url}/reset-password#token=...`, valid for 30 minutes (`password_reset_ttl_seconds`). The answer is the same 202, with the same body and the same work done, whether or not the account exists, so it does not reveal who is registered: the request is recorded as it came, and matched to an account only after the response, when the token and the mail are written together and the mail delivered; a mail provider that is down delays it, never fails the request.
          */
         post: operations["requestPasswordReset"];
         delete?: never;
