@@ -296,9 +296,18 @@ async fn a_provider_that_is_down_loses_nothing_and_later_gets_each_message_once(
     // The requests succeed although their mail cannot go.
     api.register("ed@example.com", PASSWORD, "Ed").await.ok(201);
     reset_request(&api, "ed@example.com").await.ok(202);
+    // Both mails (the reset's is written after its answer, when the request
+    // is matched to the account), each tried once.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while outbox(&project).await.iter().any(|row| row.3.is_none()) {
-        assert!(std::time::Instant::now() < deadline, "no attempt was made");
+    loop {
+        let rows = outbox(&project).await;
+        if rows.len() >= 2 && rows.iter().all(|row| row.3.is_some()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no attempt was made: {rows:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     let rows = outbox(&project).await;
