@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::refresh_tokens::{self, RefreshToken};
 use crate::register::required;
 use crate::tokens::{self, Transport};
-use crate::{first_admin, housekeeping, login_challenge, settings, totp_factor, verify_email};
+use crate::{first_admin, housekeeping, login_challenge, settings, verify_email};
 use spinstack_shared::passwords::{self, Verdict};
 
 #[derive(Deserialize)]
@@ -47,13 +47,16 @@ pub fn handle(request: &spin_sdk::http::Request) -> Result<Reply, Problem> {
     };
     let settings = TokenSettings::from_variables()?;
     let db = Db::new();
-    let (user_id, verified) =
-        check_credentials(&db, &email, &password)?.ok_or_else(wrong_credentials)?;
+    let Account {
+        id: user_id,
+        verified,
+        totp_enabled,
+    } = check_credentials(&db, &email, &password)?.ok_or_else(wrong_credentials)?;
     if !verified && settings::require_verified_email()? {
         return unverified(&db, user_id);
     }
 
-    if totp_factor::is_enabled(&db, user_id)? {
+    if totp_enabled {
         return login_challenge::start(&db, user_id, body.use_cookie);
     }
     start_session(&db, &settings, user_id, body.use_cookie)
@@ -102,40 +105,53 @@ pub fn wrong_credentials() -> Problem {
     Problem::unauthorized("Wrong email or password.")
 }
 
-/// The user these credentials belong to, and whether their address is
-/// verified, if they are right.
-fn check_credentials(
-    db: &Db,
-    email: &Email,
-    password: &str,
-) -> Result<Option<(Uuid, bool)>, Problem> {
-    let Some((id, hash, verified)) = stored_hash(db, email)? else {
+/// What a login needs to know of the account its credentials name.
+struct Account {
+    id: Uuid,
+    verified: bool,
+    /// Whether the login must take a second step (the same read as the
+    /// hash: no second round trip on every login).
+    totp_enabled: bool,
+}
+
+/// The account these credentials belong to, if they are right.
+fn check_credentials(db: &Db, email: &Email, password: &str) -> Result<Option<Account>, Problem> {
+    let Some((account, hash)) = stored_hash(db, email)? else {
         if let Some(admin) = first_admin::try_create(db, email, password)? {
-            return Ok(Some((admin, true)));
+            return Ok(Some(Account {
+                id: admin,
+                verified: true,
+                totp_enabled: false,
+            }));
         }
         passwords::verify_nobody(password);
         return Ok(None);
     };
     match passwords::verify(password, &hash) {
         Verdict::Wrong => Ok(None),
-        Verdict::Right => Ok(Some((id, verified))),
+        Verdict::Right => Ok(Some(account)),
         Verdict::RightButRehash => {
-            rehash(db, id, password);
-            Ok(Some((id, verified)))
+            rehash(db, account.id, password);
+            Ok(Some(account))
         }
     }
 }
 
-fn stored_hash(db: &Db, email: &Email) -> Result<Option<(Uuid, String, bool)>, Problem> {
+fn stored_hash(db: &Db, email: &Email) -> Result<Option<(Account, String)>, Problem> {
     let rows = db.rows(
-        "SELECT id::text AS id, password_hash, email_verified_at IS NOT NULL AS verified \
+        "SELECT id::text AS id, password_hash, email_verified_at IS NOT NULL AS verified, \
+           EXISTS (SELECT 1 FROM totp_factors tf \
+                   WHERE tf.user_id = users.id AND tf.confirmed_at IS NOT NULL) AS totp_enabled \
          FROM users WHERE email = $1 AND active",
         &[str_param(email.as_str())],
     )?;
     Ok(rows.rows().next().and_then(|row| {
-        let id = Uuid::parse_str(&row.get::<String>("id")?).ok()?;
-        let verified = row.get::<bool>("verified")?;
-        Some((id, row.get::<String>("password_hash")?, verified))
+        let account = Account {
+            id: Uuid::parse_str(&row.get::<String>("id")?).ok()?,
+            verified: row.get::<bool>("verified")?,
+            totp_enabled: row.get::<bool>("totp_enabled")?,
+        };
+        Some((account, row.get::<String>("password_hash")?))
     }))
 }
 

@@ -76,15 +76,6 @@ pub fn load(db: &Db, key: &SealingKey, user_id: Uuid) -> Result<Option<Factor>, 
     }))
 }
 
-/// Whether `user_id` has a confirmed factor (is asked for a code at login).
-pub fn is_enabled(db: &Db, user_id: Uuid) -> Result<bool, Problem> {
-    let rows = db.rows(
-        "SELECT 1 AS one FROM totp_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL",
-        &[uuid_param(user_id)],
-    )?;
-    Ok(rows.rows().next().is_some())
-}
-
 impl Factor {
     /// Checks `raw` (a 6-digit code, or with `recovery` a recovery code
     /// too) under the rules above; 429 while the account is limited.

@@ -93,3 +93,24 @@ pub async fn rate_limited(request: impl Fn() -> reqwest::RequestBuilder) -> reqw
         tokio::time::sleep(Duration::from_secs(wait)).await;
     }
 }
+
+/// Sends `body()` as JSON (`body` again on each retry) with `bearer`, past
+/// the gateway's 429s ([`rate_limited`]); the status and the JSON answer
+/// (`Null` for none).
+pub async fn send_json(
+    method: reqwest::Method,
+    path: &str,
+    bearer: Option<&str>,
+    body: impl Fn() -> Value,
+) -> (u16, Value) {
+    let response = rate_limited(|| {
+        let request = client().request(method.clone(), url(path)).json(&body());
+        match bearer {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    })
+    .await;
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}

@@ -5,31 +5,13 @@
 //! that happens only when the link to the new address is used. Against a
 //! deployment that sends real mail they have nothing to read and say so.
 
-use http_suite::accounts::{Account, PASSWORD, rate_limited};
+use http_suite::accounts::{Account, PASSWORD, send_json};
 use http_suite::mail::{token_in, wait_for};
 use http_suite::{client, mail_url, url};
 use serde_json::{Value, json};
 
-async fn send(
-    method: reqwest::Method,
-    path: &str,
-    bearer: Option<&str>,
-    body: Value,
-) -> (u16, Value) {
-    let response = rate_limited(|| {
-        let request = client().request(method.clone(), url(path)).json(&body);
-        match bearer {
-            Some(token) => request.bearer_auth(token),
-            None => request,
-        }
-    })
-    .await;
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn post(path: &str, bearer: Option<&str>, body: Value) -> (u16, Value) {
-    send(reqwest::Method::POST, path, bearer, body).await
+    send_json(reqwest::Method::POST, path, bearer, || body.clone()).await
 }
 
 async fn me(access: &str) -> (u16, Value) {
@@ -108,11 +90,11 @@ async fn an_address_changes_only_when_the_link_to_it_is_used() {
     let account = Account::new("change-link").await;
     let new_address = format!("moved-{}", account.email);
     let change = json!({"email": new_address, "current_password": PASSWORD});
-    let (status, answer) = send(
+    let (status, answer) = send_json(
         reqwest::Method::PATCH,
         "/api/users/me",
         Some(&account.access_token),
-        change,
+        || change.clone(),
     )
     .await;
     assert_eq!(status, 202, "{answer}");

@@ -7,22 +7,12 @@
 //! burst of 5 they wait out its `Retry-After`, so this takes a minute or
 //! two behind a rate-limited gateway.
 
-use http_suite::accounts::{Account, PASSWORD, rate_limited};
+use http_suite::accounts::{Account, PASSWORD, send_json};
 use http_suite::totp::{code_at, now};
-use http_suite::{client, url};
 use serde_json::{Value, json};
 
 async fn call(path: &str, bearer: Option<&str>, body: impl Fn() -> Value) -> (u16, Value) {
-    let response = rate_limited(|| {
-        let request = client().post(url(path)).json(&body());
-        match bearer {
-            Some(token) => request.bearer_auth(token),
-            None => request,
-        }
-    })
-    .await;
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    send_json(reqwest::Method::POST, path, bearer, body).await
 }
 
 async fn challenge(account: &Account) -> String {
