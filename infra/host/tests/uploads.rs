@@ -8,10 +8,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::api::{Api, Project, ProjectOptions, Tokens};
+use common::moto::Moto;
 use serde_json::{Value, json};
 
 const MIB: usize = 1024 * 1024;
@@ -884,95 +884,6 @@ async fn an_unreachable_store_is_503_and_the_rest_of_the_api_works() {
 }
 
 // -------------------------------------------------------------------- moto
-
-/// moto's S3 server on a free port, with a bucket; killed when dropped.
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-const MOTO_BUCKET: &str = "spinstack-test";
-const MOTO_KEY: &str = "AKIAMOTOTESTKEY00001";
-const MOTO_SECRET: &str = "motosecretmotosecretmotosecretmotosecret";
-
-impl Moto {
-    async fn start_on(port: u16) -> Moto {
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto's server (pip install 'moto[server]')");
-        let moto = Moto { child, port };
-        let client = common::client();
-        let bucket = moto.bucket();
-        let credentials = rusty_s3::Credentials::new(MOTO_KEY, MOTO_SECRET);
-        for _ in 0..200 {
-            use rusty_s3::S3Action;
-            let url = bucket
-                .create_bucket(&credentials)
-                .sign(Duration::from_secs(60));
-            if let Ok(response) = client.put(url).header("content-length", "0").send().await {
-                assert!(
-                    response.status().is_success(),
-                    "create bucket: {}",
-                    response.status()
-                );
-                return moto;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("moto's server did not start");
-    }
-
-    async fn start() -> Moto {
-        Self::start_on(common::free_port()).await
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn bucket(&self) -> rusty_s3::Bucket {
-        rusty_s3::Bucket::new(
-            self.endpoint().parse().unwrap(),
-            rusty_s3::UrlStyle::Path,
-            MOTO_BUCKET,
-            "us-east-1",
-        )
-        .unwrap()
-    }
-
-    fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("SPIN_VARIABLE_S3_ENDPOINT", self.endpoint()),
-            ("SPIN_VARIABLE_S3_REGION", "us-east-1".into()),
-            ("SPIN_VARIABLE_S3_BUCKET", MOTO_BUCKET.into()),
-            ("SPIN_VARIABLE_S3_ACCESS_KEY_ID", MOTO_KEY.into()),
-            ("SPIN_VARIABLE_S3_SECRET_ACCESS_KEY", MOTO_SECRET.into()),
-            ("SPIN_VARIABLE_S3_PATH_STYLE", "true".into()),
-        ]
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn moto_round_trips_are_byte_exact_up_to_the_limit() {

@@ -42,6 +42,14 @@ pub struct ProjectOptions<'a> {
     /// The gateway's rate limits are off unless this is set.
     pub rate_limits: bool,
     pub args: Vec<String>,
+    /// The database to use instead of a fresh one on the system Postgres
+    /// (a private cluster's, for the tests that crash it) and its
+    /// `host:port`.
+    pub database: Option<(FreshDatabase, String)>,
+    /// The project directory (and so the state dir `.spinstack`: the
+    /// embedded store's objects, the key-value store, the JWT secret) of a
+    /// host stopped before, to start it again on the same state.
+    pub dir: Option<tempfile::TempDir>,
 }
 
 impl Project {
@@ -50,10 +58,16 @@ impl Project {
     }
 
     pub async fn spawn_with(options: ProjectOptions<'_>) -> Project {
-        let db = FreshDatabase::create("app").await;
+        let (db, host) = match options.database {
+            Some(given) => given,
+            None => (
+                FreshDatabase::create("app").await,
+                "127.0.0.1:5432".to_owned(),
+            ),
+        };
         let mut env = vec![
             ("SPIN_VARIABLE_DATABASE_URL", db.url.clone()),
-            ("SPIN_VARIABLE_DATABASE_HOST", "127.0.0.1:5432".to_owned()),
+            ("SPIN_VARIABLE_DATABASE_HOST", host),
         ];
         env.extend(options.env);
         let mut args = vec![
@@ -78,7 +92,7 @@ impl Project {
                     env,
                     args,
                     files: vec![("infra/gateway.toml", policy.as_str())],
-                    ..Default::default()
+                    dir: options.dir,
                 },
             )
         });
@@ -107,6 +121,16 @@ pub struct Answer {
 }
 
 impl Answer {
+    fn new(status: StatusCode, headers: reqwest::header::HeaderMap, text: String) -> Answer {
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
@@ -180,14 +204,19 @@ impl Api {
         let response = request.send().await.expect("request failed");
         let status = response.status();
         let headers = response.headers().clone();
+        // A body cut short reads as what arrived (some tests cut it).
         let text = response.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Answer {
-            status,
-            headers,
-            body,
-            text,
-        }
+        Answer::new(status, headers, text)
+    }
+
+    /// [`Api::send`] for tests where a request may get no whole answer (the
+    /// fault tests): the transport error, as text, instead of a panic.
+    pub async fn try_send(&self, request: reqwest::RequestBuilder) -> Result<Answer, String> {
+        let response = request.send().await.map_err(|e| format!("{e:?}"))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.map_err(|e| format!("{e:?}"))?;
+        Ok(Answer::new(status, headers, text))
     }
 
     pub async fn post_json(&self, path: &str, body: &Value, bearer: Option<&str>) -> Answer {

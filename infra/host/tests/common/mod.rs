@@ -5,10 +5,15 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod cut_proxy;
 pub mod database;
 pub mod frontend;
+pub mod load;
 pub mod mail;
+pub mod moto;
+pub mod private_postgres;
 pub mod redis;
+pub mod test_bytes;
 pub mod test_ca;
 
 use std::io::{BufRead, BufReader};
@@ -321,6 +326,11 @@ impl TestApp {
             .collect()
     }
 
+    /// The host's process id (its memory and descriptors are in /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends the host `signal` (`TERM`, `INT`, ...).
     pub fn signal(&self, signal: &str) {
         let sent = Command::new("kill")
@@ -349,6 +359,17 @@ impl TestApp {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
+        let _ = self.child.wait();
+        let dir = tempfile::tempdir().unwrap();
+        std::mem::replace(&mut self.dir, dir)
+    }
+
+    /// Kills the host with SIGKILL (a crash: no drain, nothing of its own
+    /// runs) and returns its directory, so a test can start it again on the
+    /// state it left.
+    pub fn kill(mut self) -> tempfile::TempDir {
+        // `Child::kill` is SIGKILL on Unix.
+        let _ = self.child.kill();
         let _ = self.child.wait();
         let dir = tempfile::tempdir().unwrap();
         std::mem::replace(&mut self.dir, dir)
