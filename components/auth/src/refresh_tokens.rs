@@ -82,6 +82,26 @@ pub fn rotate(
     }
     // Not rotated. If it was spent before, this is a replay: end the family
     // (and, through the user cache, its access tokens).
+    let replayed = db.rows(
+        "SELECT f.user_id::text AS user_id \
+         FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id \
+         WHERE t.token_hash = $1 AND t.spent_at IS NOT NULL",
+        &[bytes_param(presented.hash())],
+    )?;
+    let Some(user_id) = replayed
+        .rows()
+        .next()
+        .and_then(|row| Uuid::parse_str(&row.get::<String>("user_id")?).ok())
+    else {
+        return Ok(None);
+    };
+    // The user's cached copy goes before the revocation as well as after:
+    // the cache outlives the host, and a host killed between the commit and
+    // the invalidation after it left a copy that accepted the revoked
+    // session's access tokens until it expired (a replay presented again,
+    // finding the family revoked, did not invalidate it either).
+    let cache = Cache::open();
+    users::invalidate(&cache, user_id);
     let revoked = db.rows_with(
         &format!(
             "revoked AS (UPDATE refresh_families SET revoked_at = now() \
@@ -95,14 +115,12 @@ pub fn rotate(
         "SELECT user_id::text AS user_id FROM revoked",
         &[bytes_param(presented.hash())],
     )?;
-    if let Some(user_id) = revoked
-        .rows()
-        .next()
-        .and_then(|row| Uuid::parse_str(&row.get::<String>("user_id")?).ok())
-    {
+    if revoked.rows().next().is_some() {
         eprintln!("auth: a spent refresh token was used again; its family is revoked");
-        users::invalidate(&Cache::open(), user_id);
     }
+    // Again for a read that cached the user between the first and the
+    // commit.
+    users::invalidate(&cache, user_id);
     Ok(None)
 }
 
