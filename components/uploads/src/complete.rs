@@ -4,7 +4,8 @@
 //! `HEAD` must find the object with the declared size and type (409
 //! otherwise: the upload stays `pending`, the client may still send it);
 //! then its first bytes must agree with the type (415: the object is
-//! deleted, then the record). Completing a `ready` upload returns it again.
+//! deleted, then the record). Completing a `ready` upload returns it again;
+//! a stale one (`pending` past `Settings::pending_ttl`) is gone (404).
 
 use spin_sdk::http::Request;
 use spinstack_shared::cache::Cache;
@@ -15,12 +16,14 @@ use spinstack_shared::{Problem, authenticate};
 
 use crate::content;
 use crate::record;
+use crate::settings::Settings;
 
 pub async fn handle(request: &Request, raw_id: &str) -> Result<Reply, Problem> {
     let id = record::parse_id(raw_id)?;
     let db = Db::new();
     let principal = authenticate(request, &db, &Cache::open())?;
-    let upload = record::visible(&db, &principal, id)?;
+    let ttl = Settings::from_variables()?.pending_ttl();
+    let upload = record::visible(&db, &principal, id, ttl)?;
     if upload.status == "ready" {
         return Ok(json(200, &upload).into());
     }
@@ -63,6 +66,6 @@ pub async fn handle(request: &Request, raw_id: &str) -> Result<Reply, Problem> {
     match record::mark_ready(&db, id)? {
         Some(upload) => Ok(json(200, &upload).into()),
         // Completed (or deleted) concurrently: answer with what is there now.
-        None => Ok(json(200, &record::visible(&db, &principal, id)?).into()),
+        None => Ok(json(200, &record::visible(&db, &principal, id, ttl)?).into()),
     }
 }

@@ -113,8 +113,16 @@ async fn upload(incoming: IncomingRequest, head: &Request) -> Result<Reply, Prob
         return Err(problem);
     }
 
-    // Still pending: only this request knows the record.
-    let upload = record::mark_ready(&db, id)?.ok_or_else(Problem::internal)?;
+    // Still pending, unless the record was taken while the body streamed
+    // (its owner deleted it from the list, or it streamed for longer than
+    // the pending TTL and was swept): then the object just stored is the
+    // one without a record, so it goes too.
+    let Some(upload) = record::mark_ready(&db, id)? else {
+        let _ = storage.delete_object(&key).await;
+        return Err(Problem::conflict(
+            "The upload was deleted while it was being sent.",
+        ));
+    };
     let mut response = json(201, &upload);
     response.set_header("location", format!("/api/uploads/{id}"));
     Ok(response.into())
@@ -122,7 +130,8 @@ async fn upload(incoming: IncomingRequest, head: &Request) -> Result<Reply, Prob
 
 /// After a failed upload: the object (in case the store kept something
 /// after all), then the record. If the store cannot be reached, the
-/// `pending` record stays, so the object is never without one.
+/// `pending` record stays, so the object is never without one; the sweep
+/// (`crate::sweep`) removes both once it is stale.
 async fn forget(db: &Db, storage: &Storage, id: Uuid, key: &str) {
     if storage.delete_object(key).await.is_ok() {
         let _ = db.execute("DELETE FROM uploads WHERE id = $1", &[uuid_param(id)]);

@@ -5,7 +5,9 @@
 //! other route reads its (small) request whole. Objects live under keys
 //! chosen here (`uploads/<id>`); the record in Postgres is written before
 //! any byte reaches the store and removed only after its object is gone,
-//! so no object is ever without a record.
+//! so no object is ever without a record. Uploads left `pending` (never
+//! completed, or failed while the store was down) are swept after a
+//! successful request has been answered (`sweep.rs`).
 
 mod complete;
 mod content;
@@ -16,11 +18,13 @@ mod presign;
 mod record;
 mod settings;
 mod show;
+mod sweep;
 
 use futures::StreamExt;
 use spin_sdk::http::{IncomingRequest, Method, Request, ResponseOutparam};
 use spin_sdk::http_component;
 use spinstack_shared::Problem;
+use spinstack_shared::db::Db;
 use spinstack_shared::dispatch::{Route, dispatch};
 use spinstack_shared::respond::Reply;
 
@@ -29,11 +33,15 @@ const SMALL_BODY_LIMIT: usize = 64 * 1024;
 
 #[http_component]
 async fn handle(incoming: IncomingRequest, out: ResponseOutparam) {
-    route(incoming)
-        .await
-        .unwrap_or_else(Reply::from)
-        .send(out)
-        .await;
+    let reply = route(incoming).await.unwrap_or_else(Reply::from);
+    // Only after a request that got through (a caller who passed the token
+    // check, working services): refused ones cost nothing more.
+    let succeeded = (200..300).contains(reply.response.status());
+    reply.send(out).await;
+    // After the response, as auth delivers mail: the sweep never delays it.
+    if succeeded {
+        sweep::sweep(&Db::new()).await;
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -1,6 +1,7 @@
 //! `GET /api/uploads?limit=&cursor=` → 200 `{items, next_cursor}`: the
 //! caller's own uploads (admins too), newest first, keyset-paginated on
-//! `(created_at, id)`. Uploads being deleted are not listed.
+//! `(created_at, id)`. Uploads being deleted are not listed, nor stale ones
+//! (`pending` past `Settings::pending_ttl`, which the sweep removes).
 
 use serde::Serialize;
 use spin_sdk::http::Request;
@@ -11,6 +12,7 @@ use spinstack_shared::{Problem, authenticate};
 use uuid::Uuid;
 
 use crate::record::{self, COLUMNS, Upload};
+use crate::settings::{self, Settings};
 use spinstack_shared::request::query_param;
 
 const DEFAULT_LIMIT: i64 = 20;
@@ -25,6 +27,7 @@ struct Page {
 pub fn handle(request: &Request) -> Result<Reply, Problem> {
     let db = Db::new();
     let principal = authenticate(request, &db, &Cache::open())?;
+    let pending_ttl = Settings::from_variables()?.pending_ttl();
     let limit = match query_param(request.query(), "limit") {
         None => DEFAULT_LIMIT,
         Some(raw) => raw
@@ -43,7 +46,11 @@ pub fn handle(request: &Request) -> Result<Reply, Problem> {
         ),
     };
     // One more than asked, to know whether there is a next page.
-    let mut params = vec![uuid_param(principal.id()), int_param(limit + 1)];
+    let mut params = vec![
+        uuid_param(principal.id()),
+        int_param(limit + 1),
+        int_param(settings::seconds(pending_ttl)),
+    ];
     if let Some((micros, id)) = after {
         params.extend([int_param(micros), uuid_param(id)]);
     }
@@ -61,20 +68,22 @@ pub fn handle(request: &Request) -> Result<Reply, Problem> {
     Ok(response.into())
 }
 
-/// `$1` the user, `$2` the row limit; after a cursor, `$3` its
-/// microseconds and `$4` its id. The order names the table's columns: bare
+/// `$1` the user, `$2` the row limit, `$3` the pending TTL in seconds
+/// ([`record::shown`]); after a cursor, `$4` its microseconds and `$5` its
+/// id. The order names the table's columns: bare
 /// `created_at` and `id` would be [`COLUMNS`]' text renderings of them (an
 /// `ORDER BY` name means the output column first), which no index holds, so
 /// every page would read and sort all of the user's uploads.
 fn statement(after_cursor: bool) -> String {
     let keyset = if after_cursor {
-        "AND (created_at, id) < ('epoch'::timestamptz + $3::bigint * interval '1 microsecond', $4::uuid)"
+        "AND (created_at, id) < ('epoch'::timestamptz + $4::bigint * interval '1 microsecond', $5::uuid)"
     } else {
         ""
     };
     format!(
-        "SELECT {COLUMNS} FROM uploads WHERE user_id = $1 AND status <> 'deleting' {keyset} \
-         ORDER BY uploads.created_at DESC, uploads.id DESC LIMIT $2"
+        "SELECT {COLUMNS} FROM uploads WHERE user_id = $1 AND {} {keyset} \
+         ORDER BY uploads.created_at DESC, uploads.id DESC LIMIT $2",
+        record::shown(3)
     )
 }
 
@@ -107,8 +116,8 @@ mod tests {
         let user = "'00000000-0000-4000-8000-000000000001'::uuid";
         let cursor = "'00000000-0000-4000-8000-0000000000ff'";
         for (after_cursor, literals) in [
-            (false, vec![user, "21"]),
-            (true, vec![user, "21", "1800000000000000", cursor]),
+            (false, vec![user, "21", "3900"]),
+            (true, vec![user, "21", "3900", "1800000000000000", cursor]),
         ] {
             let plan = plan(&client, &super::statement(after_cursor), &literals).await;
             assert!(plan.contains("Index Scan Backward"), "{plan}");

@@ -3,7 +3,9 @@
 //!
 //! The upload is recorded `pending`; the URL lets the client `PUT` exactly
 //! `size` bytes of `content_type` to the upload's own key, for
-//! `upload_url_ttl_seconds`. `complete` checks what arrived.
+//! `upload_url_ttl_seconds`. `complete` checks what arrived. One never
+//! completed is stale an hour after its URL expired (`Settings::pending_ttl`):
+//! hidden, then swept with its object (`crate::sweep`).
 
 use std::collections::BTreeMap;
 

@@ -1,12 +1,16 @@
 //! The `uploads` table (infra/migrations/0003_uploads.sql) and the upload
 //! as the API shows it (`openapi.yaml`'s `Upload`).
 
+use std::time::Duration;
+
 use serde::Serialize;
 use spin_sdk::pg4::RowSet;
-use spinstack_shared::db::{Db, uuid_param};
+use spinstack_shared::db::{Db, int_param, uuid_param};
 use spinstack_shared::events::{self, UPLOAD_DELETED, UPLOAD_READY};
 use spinstack_shared::{Principal, Problem, rfc3339};
 use uuid::Uuid;
+
+use crate::settings;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Upload {
@@ -76,11 +80,31 @@ pub fn parse_id(raw: &str) -> Result<Uuid, Problem> {
     Uuid::parse_str(raw).map_err(|_| Problem::not_found())
 }
 
+/// SQL: the uploads reads show. Not one being deleted, nor a stale one:
+/// `pending` for longer than parameter `$n`, the pending TTL in seconds
+/// (`Settings::pending_ttl`), which the sweep (`crate::sweep`) removes,
+/// so nobody sees it even before that.
+pub fn shown(n: usize) -> String {
+    format!(
+        "status <> 'deleting' AND (status <> 'pending' \
+         OR created_at >= now() - ${n}::bigint * interval '1 second')"
+    )
+}
+
 /// The upload `id` if `principal` may see it (its owner, or an admin) and
-/// it is not being deleted; 404 otherwise, whether or not it exists.
-pub fn visible(db: &Db, principal: &Principal, id: Uuid) -> Result<Upload, Problem> {
-    let sql = format!("SELECT {COLUMNS} FROM uploads WHERE id = $1 AND status <> 'deleting'");
-    let upload = from_rows(&db.rows(&sql, &[uuid_param(id)])?)?
+/// it is [`shown`]; 404 otherwise, whether or not it exists.
+pub fn visible(
+    db: &Db,
+    principal: &Principal,
+    id: Uuid,
+    pending_ttl: Duration,
+) -> Result<Upload, Problem> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM uploads WHERE id = $1 AND {}",
+        shown(2)
+    );
+    let params = [uuid_param(id), int_param(settings::seconds(pending_ttl))];
+    let upload = from_rows(&db.rows(&sql, &params)?)?
         .into_iter()
         .next()
         .ok_or_else(Problem::not_found)?;

@@ -15,6 +15,12 @@ pub const DEFAULT_CONTENT_TYPES: &str = "image/png,image/jpeg,image/gif,image/we
 /// Seconds a presigned upload or download URL stays valid.
 pub const DEFAULT_URL_TTL_SECONDS: u64 = 300;
 
+/// How long past its URL's expiry a `pending` upload may still turn
+/// `ready`: a `PUT` that started in time may still be arriving, a direct
+/// upload may still be streaming, the client may not have called
+/// `complete` yet. After that it is stale (`Settings::pending_ttl`).
+pub const PENDING_MARGIN: Duration = Duration::from_secs(3600);
+
 pub struct Settings {
     pub max_bytes: u64,
     pub content_types: Vec<String>,
@@ -39,9 +45,24 @@ impl Settings {
         })
     }
 
+    /// Age after which a `pending` upload is stale: hidden from every read
+    /// and removed by the sweep (`crate::sweep`).
+    pub fn pending_ttl(&self) -> Duration {
+        pending_ttl(self.url_ttl)
+    }
+
     pub fn allows(&self, essence: &str) -> bool {
         self.content_types.iter().any(|allowed| allowed == essence)
     }
+}
+
+fn pending_ttl(url_ttl: Duration) -> Duration {
+    url_ttl + PENDING_MARGIN
+}
+
+/// A duration as a whole number of seconds for a `bigint` parameter.
+pub fn seconds(duration: Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }
 
 /// A comma- or whitespace-separated list of media types, lower-cased.
@@ -64,5 +85,15 @@ mod tests {
             ["image/png", "text/plain", "application/pdf"]
         );
         assert_eq!(parse_list(DEFAULT_CONTENT_TYPES).len(), 10);
+    }
+
+    #[test]
+    fn pending_uploads_outlive_their_url_by_the_margin() {
+        let default = Duration::from_secs(DEFAULT_URL_TTL_SECONDS);
+        assert_eq!(seconds(pending_ttl(default)), 300 + 3600);
+        // The longest URL S3 allows: still a margin past it.
+        let week = Duration::from_secs(7 * 24 * 3600);
+        assert!(pending_ttl(week) > week);
+        assert_eq!(seconds(Duration::MAX), i64::MAX);
     }
 }

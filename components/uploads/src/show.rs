@@ -17,9 +17,9 @@ pub fn handle(request: &Request, raw_id: &str) -> Result<Reply, Problem> {
     let id = record::parse_id(raw_id)?;
     let db = Db::new();
     let principal = authenticate(request, &db, &Cache::open())?;
-    let mut upload = record::visible(&db, &principal, id)?;
+    let settings = Settings::from_variables()?;
+    let mut upload = record::visible(&db, &principal, id, settings.pending_ttl())?;
     if upload.status == "ready" {
-        let settings = Settings::from_variables()?;
         let storage = Storage::from_variables()?;
         upload.download_url = Some(storage.presign_get(
             &upload.object_key,

@@ -445,7 +445,7 @@ export interface paths {
         };
         /**
          * List the caller's uploads
-         * @description Pages through the caller's own uploads, newest first; this holds for admins too. Items carry no `download_url`; fetch one upload for that.
+         * @description Pages through the caller's own uploads, newest first; this holds for admins too. Items carry no `download_url`; fetch one upload for that. Discarded `pending` uploads (see `UploadStatus`) are not listed.
          */
         get: operations["listUploads"];
         put?: never;
@@ -498,7 +498,7 @@ export interface paths {
         };
         /**
          * Read one upload, with a download link
-         * @description Owner or admin only; anyone else gets 404. A `ready` upload comes with a short-lived `download_url`; a `pending` one has none yet.
+         * @description Owner or admin only; anyone else gets 404. A `ready` upload comes with a short-lived `download_url`; a `pending` one has none yet, and a discarded one (see `UploadStatus`) is 404.
          */
         get: operations["getUpload"];
         put?: never;
@@ -530,7 +530,7 @@ export interface paths {
         put?: never;
         /**
          * Mark a presigned upload as finished
-         * @description Takes no body. Checks that the object is in the store with the declared size, then marks the upload `ready`. Calling it on an upload that is already `ready` changes nothing and returns it again.
+         * @description Takes no body. Checks that the object is in the store with the declared size, then marks the upload `ready`. Calling it on an upload that is already `ready` changes nothing and returns it again; on one left `pending` until it was discarded (see `UploadStatus`), 404.
          */
         post: operations["completeUpload"];
         delete?: never;
@@ -609,7 +609,7 @@ export interface components {
          */
         MediaType: string;
         /**
-         * @description `pending`: announced through presign, object not confirmed yet; `ready`: the object is in storage and can be downloaded.
+         * @description `pending`: announced through presign (or a direct upload still being sent), object not confirmed yet; `ready`: the object is in storage and can be downloaded. An upload still `pending` an hour after its `upload_url` expired (`expires_in` plus an hour after it was created) is discarded: from then on it is neither listed nor found (404), and the server deletes it and whatever bytes reached the store.
          * @enum {string}
          */
         UploadStatus: "pending" | "ready";
@@ -1896,6 +1896,8 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            /** @description The upload was deleted while its body was being sent (its owner deleted it, or it took so long that it was discarded, see `UploadStatus`); nothing is kept. */
+            409: components["responses"]["Conflict"];
             411: components["responses"]["LengthRequired"];
             /** @description The file is larger than the configured upload limit. */
             413: components["responses"]["ContentTooLarge"];

@@ -12,27 +12,10 @@ use std::time::Duration;
 
 use common::api::{Api, Project, ProjectOptions, Tokens};
 use common::moto::Moto;
+use common::test_bytes::random_bytes;
 use serde_json::{Value, json};
 
 const MIB: usize = 1024 * 1024;
-
-/// `len` pseudo-random bytes (xorshift), starting with `x` so that no
-/// file signature (an executable's, say) can appear by chance.
-fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed | 1;
-    let mut out = Vec::with_capacity(len);
-    while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
-    }
-    out.truncate(len);
-    if let Some(first) = out.first_mut() {
-        *first = b'x';
-    }
-    out
-}
 
 const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0";
 
