@@ -13,7 +13,7 @@ echo "== format and lints"
 cargo fmt --all -- --check
 cargo clippy --all-targets --locked -- -D warnings
 cargo clippy --locked --target wasm32-wasip2 \
-    -p spinstack-shared -p health -p auth -p users -p uploads -p events -p web -p fixture-probe -p fixture-hello -p fixture-pg -p fixture-kvbench -p fixture-redis -p fixture-mqtt -p fixture-tcp \
+    -p spinstack-shared -p health -p auth -p users -p uploads -p events -p web -p fixture-probe -p fixture-hello -p fixture-pg -p fixture-kvbench -p fixture-redis -p fixture-mqtt -p fixture-tcp -p fixture-wasi \
     -- -D warnings
 
 echo "== contract and gateway config (nginx-check installs the nginx the parity test runs)"

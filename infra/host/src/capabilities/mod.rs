@@ -220,6 +220,10 @@ mod tests {
             "spin:postgres/postgres@4.0.0",
             "fermyon:spin/redis@2.0.0",
             "fermyon:spin/mqtt@2.0.0",
+            "wasi:keyvalue/store@0.2.0-draft2",
+            "wasi:keyvalue/atomics@0.2.0-draft2",
+            "wasi:keyvalue/batch@0.2.0-draft2",
+            "wasi:config/store@0.2.0-draft-2024-09-27",
         ] {
             assert!(provides(import), "{import} should be provided");
         }
@@ -229,6 +233,9 @@ mod tests {
             "spin:postgres/postgres@2.0.0",
             "wasi:http/incoming-handler@0.2.0",
             "fermyon:spin/key-value@1.0.0",
+            "wasi:keyvalue/watcher@0.2.0-draft2",
+            "wasi:keyvalue/store@0.2.0-draft",
+            "wasi:config/store@0.2.0-draft",
         ] {
             assert!(!provides(import), "{import} is not provided");
         }

@@ -1,6 +1,8 @@
-//! `fermyon:spin/variables@2.0.0`: a component reads only the variables its
-//! manifest declares, resolved once at start-up from the app's `[variables]`
-//! (defaults, overridden by `SPIN_VARIABLE_<NAME>` in the environment).
+//! `fermyon:spin/variables@2.0.0` and `wasi:config/store@0.2.0-draft-2024-09-27`
+//! (the standard interface Spin 3+ serves over the same variables): a
+//! component reads only the variables its manifest declares, resolved once at
+//! start-up from the app's `[variables]` (defaults, overridden by
+//! `SPIN_VARIABLE_<NAME>` in the environment).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,6 +11,7 @@ use wasmtime::component::Linker;
 
 use super::{AppContext, Capability, ComponentContext, HasView, HostView, InstanceContext, View};
 use generated::fermyon::spin2_0_0::variables::{self as wit, Error};
+use generated::wasi::config::store as wasi_config;
 
 /// A component's resolved variables, shared by all its instances.
 pub type ComponentVariables = Arc<HashMap<String, String>>;
@@ -18,7 +21,10 @@ mod generated {
     crate::bindings::spin_bindgen!(
         inline: "
             package spinstack:variables;
-            world host { import fermyon:spin/variables@2.0.0; }
+            world host {
+                import fermyon:spin/variables@2.0.0;
+                import wasi:config/store@0.2.0-draft-2024-09-27;
+            }
         ",
         world: "spinstack:variables/host",
     );
@@ -27,7 +33,10 @@ mod generated {
 pub struct Variables;
 
 impl Capability for Variables {
-    const IMPORTS: &'static [&'static str] = &["fermyon:spin/variables@2."];
+    const IMPORTS: &'static [&'static str] = &[
+        "fermyon:spin/variables@2.",
+        "wasi:config/store@0.2.0-draft-2024-09-27",
+    ];
     type App = ();
     type Component = ComponentVariables;
     type Instance = ComponentVariables;
@@ -62,6 +71,7 @@ impl Capability for Variables {
         get: fn(&mut T) -> View<'_, ComponentVariables>,
     ) -> anyhow::Result<()> {
         wit::add_to_linker::<T, HasView<ComponentVariables>>(linker, get)?;
+        wasi_config::add_to_linker::<T, HasView<ComponentVariables>>(linker, get)?;
         Ok(())
     }
 }
@@ -80,6 +90,33 @@ impl wit::Host for View<'_, ComponentVariables> {
             return Ok(Err(Error::InvalidName(name)));
         }
         Ok(self.state.get(&name).cloned().ok_or(Error::Undefined(name)))
+    }
+}
+
+/// As Spin: a name that is not a valid variable name is just not there
+/// (wasi-runtime-config's guidance), and so is an undeclared one. The values
+/// were resolved at start-up, so neither `upstream` nor `io` can occur.
+impl wasi_config::Host for View<'_, ComponentVariables> {
+    async fn get(
+        &mut self,
+        key: String,
+    ) -> wasmtime::Result<Result<Option<String>, wasi_config::Error>> {
+        if !is_valid_name(&key) {
+            return Ok(Ok(None));
+        }
+        Ok(Ok(self.state.get(&key).cloned()))
+    }
+
+    async fn get_all(
+        &mut self,
+    ) -> wasmtime::Result<Result<Vec<(String, String)>, wasi_config::Error>> {
+        let mut all: Vec<(String, String)> = self
+            .state
+            .iter()
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        all.sort();
+        Ok(Ok(all))
     }
 }
 

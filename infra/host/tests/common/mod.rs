@@ -74,6 +74,7 @@ const FIXTURES: &[&str] = &[
     "fixture-redis",
     "fixture-mqtt",
     "fixture-tcp",
+    "fixture-wasi",
 ];
 const APP_COMPONENTS: &[&str] = &["health", "auth", "users", "uploads", "events", "web"];
 
@@ -174,7 +175,8 @@ fn write_project(manifest: &str, options: &mut AppOptions) -> (tempfile::TempDir
         .replace("{pg}", fixture("fixture-pg").to_str().unwrap())
         .replace("{redis}", fixture("fixture-redis").to_str().unwrap())
         .replace("{mqtt}", fixture("fixture-mqtt").to_str().unwrap())
-        .replace("{tcp}", fixture("fixture-tcp").to_str().unwrap());
+        .replace("{tcp}", fixture("fixture-tcp").to_str().unwrap())
+        .replace("{wasi}", fixture("fixture-wasi").to_str().unwrap());
     // Only the tests that run the app's own components build them.
     let mut manifest = if manifest.contains("{health}") {
         manifest.replace("{health}", app_component("health").to_str().unwrap())

@@ -107,15 +107,36 @@ impl FileStore {
     }
 
     pub fn set(&self, key: &str, value: &[u8]) -> io::Result<()> {
+        // The log lock orders writers, so the log and the map agree on which
+        // write came last.
+        let mut guard = self.log.lock();
+        self.set_locked(&mut guard, key, value)
+    }
+
+    /// Reads `key` and writes what `decide` makes of its value (`None`: no
+    /// write), with no other writer in between: the atomic operations of
+    /// `wasi:keyvalue` (increment, compare-and-swap).
+    pub fn update<R>(
+        &self,
+        key: &str,
+        decide: impl FnOnce(Option<&[u8]>) -> (Option<Vec<u8>>, R),
+    ) -> io::Result<R> {
+        let mut guard = self.log.lock();
+        let current = self.entries.read().get(key).cloned();
+        let (write, outcome) = decide(current.as_deref());
+        if let Some(value) = write {
+            self.set_locked(&mut guard, key, &value)?;
+        }
+        Ok(outcome)
+    }
+
+    fn set_locked(&self, guard: &mut Option<Log>, key: &str, value: &[u8]) -> io::Result<()> {
         if key.len() > MAX_KEY_LEN || value.len() > MAX_VALUE_LEN {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "key or value too large",
             ));
         }
-        // The log lock orders writers, so the log and the map agree on which
-        // write came last.
-        let mut guard = self.log.lock();
         let Some(log) = guard.as_mut() else {
             self.entries
                 .write()

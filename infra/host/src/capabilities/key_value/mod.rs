@@ -1,9 +1,13 @@
-//! `fermyon:spin/key-value@2.0.0`: labelled stores a component may open only
-//! when its manifest lists the label, with Spin's errors and semantics.
+//! `fermyon:spin/key-value@2.0.0` and `wasi:keyvalue@0.2.0-draft2`
+//! (`wasi_keyvalue.rs`): labelled stores a component may open only when its
+//! manifest lists the label, with Spin's errors and semantics. Both
+//! interfaces reach the same backends, so a value written through one is
+//! read through the other.
 
 mod file_store;
 mod outage;
 mod redis_store;
+mod wasi_keyvalue;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -32,7 +36,12 @@ mod generated {
 pub struct KeyValue;
 
 impl Capability for KeyValue {
-    const IMPORTS: &'static [&'static str] = &["fermyon:spin/key-value@2."];
+    const IMPORTS: &'static [&'static str] = &[
+        "fermyon:spin/key-value@2.",
+        "wasi:keyvalue/store@0.2.0-draft2",
+        "wasi:keyvalue/atomics@0.2.0-draft2",
+        "wasi:keyvalue/batch@0.2.0-draft2",
+    ];
     type App = KeyValueStores;
     type Component = Arc<HashSet<String>>;
     type Instance = KeyValueAccess;
@@ -91,7 +100,7 @@ impl Capability for KeyValue {
         get: fn(&mut T) -> View<'_, KeyValueAccess>,
     ) -> anyhow::Result<()> {
         wit::add_to_linker::<T, HasView<KeyValueAccess>>(linker, get)?;
-        Ok(())
+        wasi_keyvalue::add_to_linker(linker, get)
     }
 
     fn shutdown(app: &KeyValueStores) {
@@ -193,6 +202,44 @@ async fn redis_call<T>(
     result.map_err(|_| unavailable())
 }
 
+/// The operations both key-value interfaces share, on whichever backend.
+impl Backend {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        match self {
+            Backend::File(s) => Ok(s.get(key).map(|v| v.to_vec())),
+            Backend::Redis(s, outage, label) => redis_call(outage, label, s.get(key)).await,
+        }
+    }
+
+    async fn set(&self, key: &str, value: &[u8]) -> Result<(), Error> {
+        match self {
+            Backend::File(s) => s.set(key, value).map_err(backend_error),
+            Backend::Redis(s, outage, label) => redis_call(outage, label, s.set(key, value)).await,
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), Error> {
+        match self {
+            Backend::File(s) => s.delete(key).map_err(backend_error),
+            Backend::Redis(s, outage, label) => redis_call(outage, label, s.delete(key)).await,
+        }
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, Error> {
+        match self {
+            Backend::File(s) => Ok(s.exists(key)),
+            Backend::Redis(s, outage, label) => redis_call(outage, label, s.exists(key)).await,
+        }
+    }
+
+    async fn keys(&self) -> Result<Vec<String>, Error> {
+        match self {
+            Backend::File(s) => Ok(s.keys()),
+            Backend::Redis(s, outage, label) => redis_call(outage, label, s.keys()).await,
+        }
+    }
+}
+
 impl wit::Host for View<'_, KeyValueAccess> {}
 
 impl wit::HostStore for View<'_, KeyValueAccess> {
@@ -223,10 +270,7 @@ impl wit::HostStore for View<'_, KeyValueAccess> {
         key: String,
     ) -> wasmtime::Result<Result<Option<Vec<u8>>, Error>> {
         let backend = self.table.get(&store)?.backend.clone();
-        Ok(match backend.as_ref() {
-            Backend::File(s) => Ok(s.get(&key).map(|v| v.to_vec())),
-            Backend::Redis(s, outage, label) => redis_call(outage, label, s.get(&key)).await,
-        })
+        Ok(backend.get(&key).await)
     }
 
     async fn set(
@@ -236,12 +280,7 @@ impl wit::HostStore for View<'_, KeyValueAccess> {
         value: Vec<u8>,
     ) -> wasmtime::Result<Result<(), Error>> {
         let backend = self.table.get(&store)?.backend.clone();
-        Ok(match backend.as_ref() {
-            Backend::File(s) => s.set(&key, &value).map_err(backend_error),
-            Backend::Redis(s, outage, label) => {
-                redis_call(outage, label, s.set(&key, &value)).await
-            }
-        })
+        Ok(backend.set(&key, &value).await)
     }
 
     async fn delete(
@@ -250,10 +289,7 @@ impl wit::HostStore for View<'_, KeyValueAccess> {
         key: String,
     ) -> wasmtime::Result<Result<(), Error>> {
         let backend = self.table.get(&store)?.backend.clone();
-        Ok(match backend.as_ref() {
-            Backend::File(s) => s.delete(&key).map_err(backend_error),
-            Backend::Redis(s, outage, label) => redis_call(outage, label, s.delete(&key)).await,
-        })
+        Ok(backend.delete(&key).await)
     }
 
     async fn exists(
@@ -262,10 +298,7 @@ impl wit::HostStore for View<'_, KeyValueAccess> {
         key: String,
     ) -> wasmtime::Result<Result<bool, Error>> {
         let backend = self.table.get(&store)?.backend.clone();
-        Ok(match backend.as_ref() {
-            Backend::File(s) => Ok(s.exists(&key)),
-            Backend::Redis(s, outage, label) => redis_call(outage, label, s.exists(&key)).await,
-        })
+        Ok(backend.exists(&key).await)
     }
 
     async fn get_keys(
@@ -273,10 +306,7 @@ impl wit::HostStore for View<'_, KeyValueAccess> {
         store: Resource<OpenStore>,
     ) -> wasmtime::Result<Result<Vec<String>, Error>> {
         let backend = self.table.get(&store)?.backend.clone();
-        Ok(match backend.as_ref() {
-            Backend::File(s) => Ok(s.keys()),
-            Backend::Redis(s, outage, label) => redis_call(outage, label, s.keys()).await,
-        })
+        Ok(backend.keys().await)
     }
 
     async fn drop(&mut self, store: Resource<OpenStore>) -> wasmtime::Result<()> {

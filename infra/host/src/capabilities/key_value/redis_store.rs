@@ -75,4 +75,57 @@ impl RedisStore {
             cursor = next;
         }
     }
+
+    /// `wasi:keyvalue/batch`: one MGET, values in the order of `keys`.
+    pub async fn get_many(&self, keys: &[String]) -> redis::RedisResult<Vec<Option<Vec<u8>>>> {
+        redis::cmd("MGET")
+            .arg(keys)
+            .query_async(&mut self.connection().await?)
+            .await
+    }
+
+    pub async fn set_many(&self, pairs: &[(String, Vec<u8>)]) -> redis::RedisResult<()> {
+        self.connection().await?.mset(pairs).await
+    }
+
+    pub async fn delete_many(&self, keys: &[String]) -> redis::RedisResult<()> {
+        self.connection().await?.del(keys).await
+    }
+
+    /// `wasi:keyvalue/atomics.increment`: INCRBY, as Spin's Redis backend
+    /// (the value is Redis's decimal integer).
+    pub async fn increment(&self, key: &str, delta: i64) -> redis::RedisResult<i64> {
+        self.connection().await?.incr(key, delta).await
+    }
+
+    /// Sets `key` to `value` if it still holds `expected` (`None`: absent),
+    /// in one server-side script, so no other write comes in between; true
+    /// when it did.
+    pub async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        value: &[u8],
+    ) -> redis::RedisResult<bool> {
+        const SCRIPT: &str = r"
+            local current = redis.call('GET', KEYS[1])
+            if ARGV[1] == '1' then
+                if current == false or current ~= ARGV[2] then return 0 end
+            elseif current ~= false then
+                return 0
+            end
+            redis.call('SET', KEYS[1], ARGV[3])
+            return 1
+        ";
+        let swapped: i64 = redis::cmd("EVAL")
+            .arg(SCRIPT)
+            .arg(1)
+            .arg(key)
+            .arg(if expected.is_some() { "1" } else { "0" })
+            .arg(expected.unwrap_or_default())
+            .arg(value)
+            .query_async(&mut self.connection().await?)
+            .await?;
+        Ok(swapped == 1)
+    }
 }
