@@ -98,6 +98,10 @@ pub struct UpArgs {
     /// requests wait; beyond that the answer is immediate).
     #[arg(long, default_value_t = 2_000)]
     pub max_queue_wait_ms: u64,
+    /// Connections served at once; past it a connection is answered 503
+    /// with Retry-After (cleartext) or closed (TLS) at once.
+    #[arg(long, default_value_t = spinstack::server::connection_limit::DEFAULT_MAX_CONNECTIONS)]
+    pub max_connections: usize,
     /// Gateway policy file; `none` keeps headers, body limits and
     /// compression but drops rate limits; `off` disables the gateway
     /// entirely (benchmark baseline). Default: `infra/gateway.toml` beside

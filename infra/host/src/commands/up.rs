@@ -87,6 +87,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         main: listener,
         tls,
         redirect_http,
+        max_connections: args.max_connections,
     };
     let served = spinstack::server::serve(app.clone(), listeners, shutdown).await;
     // The embedded services outlive the drain: the requests in flight needed them.

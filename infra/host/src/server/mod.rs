@@ -29,6 +29,7 @@
 pub mod admission;
 pub mod body_end;
 mod connection;
+pub mod connection_limit;
 pub mod drain;
 mod head_requests;
 mod lingering_body;
@@ -117,6 +118,8 @@ pub struct Listeners {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// `--redirect-http`: answers everything with 301 to `https://`.
     pub redirect_http: Option<TcpListener>,
+    /// Connections served at once (`connection_limit.rs`).
+    pub max_connections: usize,
 }
 
 /// A client that has not finished its TLS handshake by then is dropped, so
@@ -168,6 +171,7 @@ pub async fn serve(
         timeout,
     } = shutdown;
     let listener = listeners.main;
+    let connections = Arc::new(tokio::sync::Semaphore::new(listeners.max_connections));
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -182,13 +186,22 @@ pub async fn serve(
             () = &mut begin => break,
         };
         let _ = stream.set_nodelay(true);
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            tracing::debug!(client = %peer, "connection refused: --max-connections reached");
+            tokio::spawn(connection_limit::refuse(stream, tls.is_some()));
+            continue;
+        };
         let context = connection::ConnectionContext {
             peer,
             tls: tls.clone(),
             path: path.clone(),
             drain: drain.clone(),
         };
-        tokio::spawn(connection::serve(stream, context, graceful.watcher()));
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            connection::serve(stream, context, watcher).await;
+            drop(permit);
+        });
     }
     // Closed at once: from here on a new connection is refused.
     drop(listener);
