@@ -7,7 +7,7 @@
 //!
 //! | file | what |
 //! |---|---|
-//! | `messages/<ms since epoch>-<id>.json` | one message, as the app posted it (names sort by arrival) |
+//! | `messages/<ms since epoch>-<sequence>-<id>.json` | one message, as the app posted it (names sort by arrival) |
 //! | `port` | the port last used (kept while it stays free) |
 //!
 //! `spinstack mail list` prints them (`list`), and `GET /messages` answers
@@ -185,11 +185,15 @@ async fn answer(store: &Path, request: Request<hyper::body::Incoming>) -> Respon
 /// Writes the message beside its final name, then renames it: a reader
 /// never sees half a file.
 fn save(store: &Path, id: uuid::Uuid, message: &serde_json::Value) -> anyhow::Result<()> {
+    // The sequence orders messages that arrive in the same millisecond
+    // (the id alone is random, and sorted them in any order).
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let sequence = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
         .unwrap_or(0);
-    let name = format!("{millis:015}-{id}.json");
+    let name = format!("{millis:015}-{sequence:012}-{id}.json");
     let partial = store.join(format!(".{name}.partial"));
     std::fs::write(&partial, serde_json::to_vec_pretty(message)?)?;
     std::fs::rename(&partial, store.join(name))?;
