@@ -16,10 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::api::{Answer, Api, Project, ProjectOptions, Tokens};
-use common::cut_proxy::CutProxy;
+use common::api::{Answer, Api, Tokens};
 use common::load::{Load, Outcome};
-use common::moto::Moto;
 use common::test_bytes::random_bytes;
 use futures::StreamExt;
 use serde_json::json;
@@ -213,13 +211,7 @@ async fn downloads_exactly(api: &Api, token: &str, ack: &str) -> Result<(), Stri
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_store_cut_mid_upload_is_503_and_keeps_every_acknowledged_upload() {
-    let moto = Moto::start().await;
-    let mut proxy = CutProxy::start(([127, 0, 0, 1], moto.port).into()).await;
-    let project = Project::spawn_with(ProjectOptions {
-        env: moto.env_via(&proxy.url()),
-        ..Default::default()
-    })
-    .await;
+    let (moto, mut proxy, project) = common::moto::project_behind_cut_proxy().await;
     let api = project.api();
     let db = common::database::connect(&project.db.url).await;
     let mut tokens = Vec::new();

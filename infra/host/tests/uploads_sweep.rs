@@ -13,9 +13,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::api::{Api, Project, ProjectOptions, Tokens};
-use common::cut_proxy::CutProxy;
-use common::moto::Moto;
+use common::api::{Api, Project, Tokens};
 use serde_json::{Value, json};
 
 /// Presigns a small text file; the answer's body.
@@ -181,13 +179,7 @@ async fn stale_pending_uploads_are_hidden_then_swept_with_their_objects() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn with_the_store_unreachable_stale_uploads_wait_for_a_later_sweep() {
-    let moto = Moto::start().await;
-    let mut proxy = CutProxy::start(([127, 0, 0, 1], moto.port).into()).await;
-    let project = Project::spawn_with(ProjectOptions {
-        env: moto.env_via(&proxy.url()),
-        ..Default::default()
-    })
-    .await;
+    let (moto, mut proxy, project) = common::moto::project_behind_cut_proxy().await;
     let api = project.api();
     let db = common::database::connect(&project.db.url).await;
     let (_, tokens) = api.user("cut@example.com").await;

@@ -124,3 +124,16 @@ impl Drop for Moto {
         self.kill();
     }
 }
+
+/// The app on moto reached through a [`CutProxy`](super::cut_proxy::CutProxy)
+/// (the store faults' setup): cut the proxy to cut the app off its store.
+pub async fn project_behind_cut_proxy() -> (Moto, super::cut_proxy::CutProxy, super::api::Project) {
+    let moto = Moto::start().await;
+    let proxy = super::cut_proxy::CutProxy::start(([127, 0, 0, 1], moto.port).into()).await;
+    let project = super::api::Project::spawn_with(super::api::ProjectOptions {
+        env: moto.env_via(&proxy.url()),
+        ..Default::default()
+    })
+    .await;
+    (moto, proxy, project)
+}
